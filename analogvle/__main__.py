@@ -1,0 +1,3 @@
+from analogvle.cli import main
+
+raise SystemExit(main())
