@@ -106,3 +106,21 @@ def _json_default(obj):
     if isinstance(obj, Path):
         return str(obj)
     raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def producer_meta(spec, producer: dict, wall_time: float) -> dict:
+    """The ``meta`` of a trajectory: the spec, who produced it (and how), versions, wall time (s)."""
+    import platform
+
+    import numpy
+
+    from analogvle import __version__
+
+    return {
+        "name": spec.name,
+        "spec": spec.raw,
+        "source": spec.source,
+        "producer": producer,
+        "versions": {"analogvle": __version__, "numpy": numpy.__version__, "python": platform.python_version()},
+        "wall_time": wall_time,
+    }
