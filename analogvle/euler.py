@@ -1,0 +1,334 @@
+"""The ``gle-euler`` reference method: the discrete semantics of the public GLE code.
+
+This is not a discretisation chosen by us but a transcription of how the
+public GLE PyTorch code (Ellenberger et al.) steps its networks, so results
+can be matched against that code and the paper's figures (EQUATIONS.md, "The
+discrete gle-euler semantics"). Step k (t_k = k·dt, model time units):
+
+- every layer reads only values committed at step k−1 (all state starts at
+  zero), then all layers commit together: a one-step delay between layers in
+  both directions;
+- s = W r_{ℓ−1} + b with r₀ = x_k; ε = the previous step's Wᵀe of layer ℓ+1,
+  or β (target_k − r_L) with the previous step's r_L; inst = r′_old ⊙ ε;
+- prospective errors: v̇ = (inst − v_old)/τr, v ← v_old + dt v̇,
+  e = v_old + τm v̇; instantaneous: e = v = inst; "none": e = 0;
+- u̇ = (s + γ e − u_old)/τm, u ← u_old + dt u̇, ŭ = u_old + τr u̇,
+  r = φ(ŭ), r′ = φ′(ŭ); sent down: Wᵀe with this step's W;
+- after the step, plastic layers with t_k ≥ learn_after:
+  W ← W + (η·dt) e r_{ℓ−1}ᵀ, b ← b + (η·dt) e;
+- a teacher runs the same steps without errors; target_k is its output at
+  step k, i.e. its r_L committed at step k−1 (or ``[target]`` data[k]).
+
+The saved point at t_k holds the state committed at step k−1 (before step k),
+so ``layer{L}/r`` at t_k is the network's output at step k; ``x`` and
+``target`` at t_k are the values step k consumes; ``W`` and ``b`` at t_k are
+the ones step k uses.
+
+The time loop is one numba kernel over float64 arrays (one thread). Because
+e does not depend on this step's s, all errors are computed first; then each
+layer, top down, makes one pass over its W that does the forward product
+W r, the backward product Wᵀe and the rank-1 update together.
+"""
+
+from __future__ import annotations
+
+import math
+import time as _time
+
+import numpy as np
+from numba import njit
+from numba.typed import List
+
+from analogvle.activations import ACTIVATIONS
+from analogvle.inputs import input_values
+from analogvle.spec import NetworkSpec, Spec, check_fixed_step
+from analogvle.trajectory import Trajectory, producer_meta, signal_name
+
+# Error modes as kernel integers.
+PROSPECTIVE, INSTANTANEOUS, NO_ERRORS = 0, 1, 2
+ERROR_CODES = {"prospective": PROSPECTIVE, "instantaneous": INSTANTANEOUS, "none": NO_ERRORS}
+
+# Activation codes, taken from the one table (numba freezes globals as constants).
+_TANH = ACTIVATIONS["tanh"].code
+_SIGMOID = ACTIVATIONS["sigmoid"].code
+_SOFTPLUS = ACTIVATIONS["softplus"].code
+_RELU = ACTIVATIONS["relu"].code
+_LINEAR = ACTIVATIONS["linear"].code
+_HARD_TANH = ACTIVATIONS["hard_tanh"].code
+_HARD_SIGMOID = ACTIVATIONS["hard_sigmoid"].code
+KERNEL_CODES = frozenset((_TANH, _SIGMOID, _SOFTPLUS, _RELU, _LINEAR, _HARD_TANH, _HARD_SIGMOID))
+
+CHUNK_STEPS = 4096  # steps per kernel call: bounds the memory of the sampled input
+
+
+# ----------------------------------------------------------------------------
+# Kernel
+# ----------------------------------------------------------------------------
+
+
+@njit(cache=True)
+def _activate(code, uh, r, rp, n):
+    """r[:n] = φ(ŭ), rp[:n] = φ′(ŭ) for the activation with integer ``code``."""
+    if code == _TANH:
+        for i in range(n):
+            t = math.tanh(uh[i])
+            r[i] = t
+            rp[i] = 1.0 - t * t
+    elif code == _SIGMOID:
+        for i in range(n):
+            sg = 0.5 * (1.0 + math.tanh(0.5 * uh[i]))
+            r[i] = sg
+            rp[i] = sg * (1.0 - sg)
+    elif code == _SOFTPLUS:
+        for i in range(n):
+            x = uh[i]
+            r[i] = max(x, 0.0) + math.log1p(math.exp(-abs(x)))
+            rp[i] = 0.5 * (1.0 + math.tanh(0.5 * x))
+    elif code == _RELU:
+        for i in range(n):
+            x = uh[i]
+            r[i] = max(x, 0.0)
+            rp[i] = 1.0 if x > 0.0 else 0.0
+    elif code == _LINEAR:
+        for i in range(n):
+            r[i] = uh[i]
+            rp[i] = 1.0
+    elif code == _HARD_TANH:
+        for i in range(n):
+            x = uh[i]
+            r[i] = min(max(x, -1.0), 1.0)
+            rp[i] = 1.0 if abs(x) < 1.0 else 0.0
+    elif code == _HARD_SIGMOID:
+        for i in range(n):
+            x = uh[i]
+            r[i] = min(max(x / 6.0 + 0.5, 0.0), 1.0)
+            rp[i] = 1.0 / 6.0 if abs(x) < 3.0 else 0.0
+    else:
+        raise ValueError("unknown activation code")
+
+
+@njit(cache=True, fastmath={"reassoc", "contract"})
+def _weight_pass(W, pre, e, b, s, sent, n, m, backward, lr):
+    """One pass over W (n × m): s = W pre + b; sent = Wᵀe (if ``backward``); W += lr e preᵀ.
+
+    ``sent`` uses W before the update; ``lr`` = η·dt, or 0 for no update.
+    """
+    if backward:
+        for j in range(m):
+            sent[j] = 0.0
+    for i in range(n):
+        acc = 0.0
+        ei = e[i]
+        if lr != 0.0:
+            c = lr * ei
+            for j in range(m):
+                w = W[i, j]
+                acc += w * pre[j]
+                sent[j] += w * ei
+                W[i, j] = w + c * pre[j]
+        elif backward:
+            for j in range(m):
+                w = W[i, j]
+                acc += w * pre[j]
+                sent[j] += w * ei
+        else:
+            for j in range(m):
+                acc += W[i, j] * pre[j]
+        s[i] = acc + b[i]
+    if lr != 0.0:
+        for i in range(n):
+            b[i] += lr * e[i]
+
+
+@njit(cache=True)
+def _network_step(net, state, x, target, beta, mode, learning, dt):
+    """Advance one network by one step of dt, in place (see the module docstring)."""
+    Ws, b, sizes, fans, codes, gamma, tau_m, tau_r, eta, plastic = net
+    u, v, r, rp, uh, e, sent, s = state
+    n_layers = len(sizes)
+    top = n_layers - 1
+    # 1. errors, from the previous step's r′, Wᵀe of the layer above and r_L
+    if mode != NO_ERRORS:
+        for l in range(n_layers):
+            for i in range(sizes[l]):
+                if l == top:
+                    eps = beta * (target[i] - r[top, i])
+                else:
+                    eps = sent[l + 1, i]
+                inst = rp[l, i] * eps
+                if mode == PROSPECTIVE:
+                    vdot = (inst - v[l, i]) / tau_r[l, i]
+                    e[l, i] = v[l, i] + tau_m[l, i] * vdot
+                    v[l, i] = v[l, i] + dt * vdot
+                else:
+                    e[l, i] = inst
+                    v[l, i] = inst
+    # 2. top down, so that r[l - 1] is still the previous step's when layer l reads it
+    for l in range(top, -1, -1):
+        n = sizes[l]
+        pre = x if l == 0 else r[l - 1]
+        lr = eta[l] * dt if (learning and plastic[l]) else 0.0
+        backward = mode != NO_ERRORS and l > 0
+        _weight_pass(Ws[l], pre, e[l], b[l], s, sent[l], n, fans[l], backward, lr)
+        g = gamma[l]
+        for i in range(n):
+            udot = (s[i] + g * e[l, i] - u[l, i]) / tau_m[l, i]
+            uh[l, i] = u[l, i] + tau_r[l, i] * udot
+            u[l, i] = u[l, i] + dt * udot
+        _activate(codes[l], uh[l], r[l], rp[l], n)
+
+
+@njit(cache=True)
+def _run(k0, k1, n_steps, save_every, learn_start, dt, beta, mode, xs, targets, net, state,
+         has_teacher, teacher, teacher_state, rec):
+    """Steps k0 .. k1−1 (stopping at n_steps), recording every ``save_every``-th point.
+
+    ``xs[k − k0]`` is x_k; ``targets[k − k0]`` the sampled target_k when there is
+    no teacher. ``rec`` = (u, ŭ, r, v, e, b, W list, target) record arrays.
+    """
+    u_rec, uh_rec, r_rec, v_rec, e_rec, b_rec, W_rec, target_rec = rec
+    u, v, r, rp, uh, e, sent, s = state
+    Ws, b, sizes, fans = net[0], net[1], net[2], net[3]
+    plastic = net[9]
+    n_layers = len(sizes)
+    t_top = len(teacher[2]) - 1
+    n_out = sizes[n_layers - 1]
+    for k in range(k0, k1):
+        if has_teacher:
+            target = teacher_state[2][t_top, :n_out]  # the teacher's output at step k
+        else:
+            target = targets[k - k0]
+        if k % save_every == 0:
+            p = k // save_every
+            u_rec[p] = u
+            uh_rec[p] = uh
+            r_rec[p] = r
+            if mode != NO_ERRORS:
+                v_rec[p] = v
+                e_rec[p] = e
+            for l in range(n_layers):
+                if plastic[l]:
+                    W_rec[l][p] = Ws[l]
+                    b_rec[p, l] = b[l]
+            target_rec[p] = target
+        if k == n_steps:
+            break
+        _network_step(net, state, xs[k - k0], target, beta, mode, k >= learn_start, dt)
+        if has_teacher:
+            _network_step(teacher, teacher_state, xs[k - k0], target, 0.0, NO_ERRORS, False, dt)
+
+
+# ----------------------------------------------------------------------------
+# Python side
+# ----------------------------------------------------------------------------
+
+
+def _pack_network(net: NetworkSpec) -> tuple:
+    """The kernel's view of a network: per-layer arrays padded to the widest layer."""
+    sizes = np.array(net.sizes, dtype=np.int64)
+    n_layers, width = len(sizes), int(sizes.max())
+
+    def padded(values) -> np.ndarray:
+        out = np.zeros((n_layers, width))
+        for l, vec in enumerate(values):
+            out[l, : len(vec)] = vec
+        return out
+
+    layers = net.layers
+    codes = np.array([ACTIVATIONS[layer.phi].code for layer in layers], dtype=np.int64)
+    unknown = sorted(set(codes.tolist()) - KERNEL_CODES)
+    if unknown:
+        raise ValueError(f"gle-euler kernel has no activation with code {unknown[0]}")
+    Ws = List([np.array(layer.weights, dtype=np.float64, order="C", copy=True) for layer in layers])
+    return (
+        Ws,
+        padded([layer.bias for layer in layers]),
+        sizes,
+        np.array([layer.fan_in for layer in layers], dtype=np.int64),
+        codes,
+        np.array([layer.gamma for layer in layers], dtype=np.float64),
+        padded([layer.tau_m for layer in layers]),
+        padded([layer.tau_r for layer in layers]),
+        np.array([layer.eta for layer in layers], dtype=np.float64),
+        np.array([layer.plastic for layer in layers], dtype=np.bool_),
+    )
+
+
+def _zero_state(net: NetworkSpec) -> tuple:
+    """u, v, r, r′, ŭ, e, Wᵀe (to the layer below) and a scratch s, all zero."""
+    n_layers, width = len(net.layers), max(net.sizes)
+    fan = max(layer.fan_in for layer in net.layers)
+    vectors = tuple(np.zeros((n_layers, width)) for _ in range(6))
+    return (*vectors, np.zeros((n_layers, fan)), np.zeros(width))
+
+
+def integrate_gle_euler(spec: Spec) -> Trajectory:
+    """Run the spec with the public GLE code's discrete semantics; trajectory on the save grid.
+
+    Times in model time units; all signals in model units (see the module docstring
+    for what each saved point holds).
+    """
+    check_fixed_step(spec, "gle-euler")
+    start = _time.perf_counter()
+    net, tm = spec.network, spec.time
+    dt, n_steps, every = tm.dt, tm.n_steps, tm.save_every
+    n_save = n_steps // every + 1
+    mode = ERROR_CODES[net.errors]
+    n_layers, width, n_out = len(net.layers), max(net.sizes), net.sizes[-1]
+    # first k with t_k >= learn_after (up to round-off in learn_after/dt)
+    learn_start = max(0, math.ceil(tm.learn_after / dt - 1e-9))
+
+    packed, state = _pack_network(net), _zero_state(net)
+    has_teacher = spec.teacher is not None
+    teacher_net = spec.teacher if has_teacher else net  # a placeholder the kernel never steps
+    teacher, teacher_state = _pack_network(teacher_net), _zero_state(teacher_net)
+
+    errors_on = mode != NO_ERRORS
+    rec = (
+        np.zeros((n_save, n_layers, width)),
+        np.zeros((n_save, n_layers, width)),
+        np.zeros((n_save, n_layers, width)),
+        np.zeros((n_save, n_layers, width) if errors_on else (1, n_layers, width)),
+        np.zeros((n_save, n_layers, width) if errors_on else (1, n_layers, width)),
+        np.zeros((n_save, n_layers, width)),
+        List([np.zeros((n_save if layer.plastic else 0, layer.size, layer.fan_in)) for layer in net.layers]),
+        np.zeros((n_save, n_out)),
+    )
+
+    x_saved = []
+    no_target = np.zeros((1, n_out))
+    for k0 in range(0, n_steps + 1, CHUNK_STEPS):
+        k1 = min(k0 + CHUNK_STEPS, n_steps + 1)
+        ks = np.arange(k0, k1)
+        xs = np.ascontiguousarray(input_values(spec.input, ks * dt, dt), dtype=np.float64)
+        targets = np.ascontiguousarray(spec.target.data[k0:k1], dtype=np.float64) if spec.target else no_target
+        _run(k0, k1, n_steps, every, learn_start, dt, net.beta, mode, xs, targets, packed, state,
+             has_teacher, teacher, teacher_state, rec)
+        x_saved.append(xs[ks % every == 0])
+
+    u_rec, uh_rec, r_rec, v_rec, e_rec, b_rec, W_rec, target_rec = rec
+    signals: dict[str, np.ndarray] = {"x": np.concatenate(x_saved)}
+    if spec.has_target:
+        signals["target"] = target_rec
+    for l, layer in enumerate(net.layers):
+        n, name = layer.size, l + 1
+        signals[signal_name(name, "u")] = np.ascontiguousarray(u_rec[:, l, :n])
+        signals[signal_name(name, "uhat")] = np.ascontiguousarray(uh_rec[:, l, :n])
+        signals[signal_name(name, "r")] = np.ascontiguousarray(r_rec[:, l, :n])
+        if errors_on:
+            signals[signal_name(name, "v")] = np.ascontiguousarray(v_rec[:, l, :n])
+            signals[signal_name(name, "e")] = np.ascontiguousarray(e_rec[:, l, :n])
+        if layer.plastic:
+            signals[signal_name(name, "W")] = W_rec[l]
+            signals[signal_name(name, "b")] = np.ascontiguousarray(b_rec[:, l, :n])
+    wall = _time.perf_counter() - start
+    meta = producer_meta(spec, {"kind": "reference", "method": "gle-euler"}, wall)
+    return Trajectory(t=tm.save_times, signals=signals, meta=meta)
+
+
+def kernel_activation(name: str, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """φ(u) and φ′(u) as the compiled kernel computes them (for tests against the table)."""
+    u = np.ascontiguousarray(u, dtype=np.float64).ravel()
+    r, rp = np.empty_like(u), np.empty_like(u)
+    _activate(ACTIVATIONS[name].code, u, r, rp, len(u))
+    return r, rp
