@@ -165,8 +165,9 @@ def compare(
         r = _flat(ref.signals[name])[keep]
         c_raw = _flat(circ.signals[name])
         c = c_raw[keep] if same_grid else _resample(circ.t, c_raw, t)
-        data[name] = (r.reshape((len(t), *ref.signals[name].shape[1:])), c.reshape(r.shape[:1] + ref.signals[name].shape[1:]))
-        results[name] = _signal_metrics(name, ref.signals[name].shape[1:], t, r, c, circ.t, c_raw, step, tolerance)
+        shape = ref.signals[name].shape[1:]
+        data[name] = (r.reshape(len(t), *shape), c.reshape(len(t), *shape))
+        results[name] = _signal_metrics(name, shape, t, r, c, circ.t, c_raw, step, tolerance)
 
     worst_signal = max(results, key=lambda n: math.inf if not math.isfinite(results[n].nrmse) else results[n].nrmse)
     worst = results[worst_signal].nrmse
@@ -322,7 +323,7 @@ def _lag(t, r, tc, c_raw, c, step) -> tuple[float, float]:
     best = minimize_scalar(rms, bounds=(lo, hi), method="bounded", options={"xatol": 1e-4 * step})
     candidates = [(float(best.fun), float(best.x)), (rms(k0 * step), k0 * step)]
     value, lag = min(candidates)
-    return lag, value
+    return (0.0 if abs(lag) < 1e-9 * step else lag), value
 
 
 def _coarse_lag(r: np.ndarray, c: np.ndarray, max_k: int) -> int:
