@@ -15,6 +15,29 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
+from analogvle.circuit import (
+    Circuit,
+    Model,
+    Pwl,
+    Sin,
+    Subckt,
+    ac_vsource,
+    filesource,
+    format_netlist,
+    format_number,
+    get_summary,
+    instance,
+    vsource,
+)
+from analogvle.errors import NetlistError
+from analogvle.realizations import Builder, Scales, get_cells
+from analogvle.realizations.network import build_network, minimum_b_count
+
+R_RANGE = (1e-3, 1e15)  # Ω, the physical range of a resistor
+C_MAX = 1.0  # F
+
 
 @dataclass(frozen=True)
 class Probe:
@@ -62,6 +85,250 @@ class Netlist:
         return path
 
 
+
+# ----------------------------------------------------------------------------
+# Elaboration: spec → circuit
+# ----------------------------------------------------------------------------
+
+
 def build_netlist(spec, realization: str | None = None) -> Netlist:
-    """Elaborate ``spec`` into a :class:`Netlist` (realization: 'ideal' | 'passive'; default the spec's)."""
-    raise NotImplementedError("netlist generator: in progress (issue 3)")
+    """Elaborate ``spec`` into a runnable :class:`Netlist`.
+
+    ``realization`` is 'ideal' or 'passive' (default: the spec's
+    ``[circuit] realization``). Raises :class:`NetlistError` when the
+    realization cannot build the spec or a component leaves its physical range.
+    """
+    realization = realization or spec.circuit.realization
+    circuit = build_circuit(spec, realization)
+    return _finish(spec, realization, circuit)
+
+
+def build_circuit(spec, realization: str) -> Circuit:
+    """The :class:`~analogvle.circuit.Circuit` of ``spec`` (before control cards and header)."""
+    scales = Scales.from_spec(spec.circuit)
+    circuit = Circuit(title=f"analogvle netlist: {spec.name} ({realization} realization)")
+    b = Builder(circuit, scales, get_cells(realization))
+    circuit.data_files = {}  # type: ignore[attr-defined]
+    circuit.probes = {}  # type: ignore[attr-defined]
+    probes: dict[str, Probe] = circuit.probes  # type: ignore[attr-defined]
+    vs = scales.v_scale
+
+    x_nodes = _input_sources(b, spec, circuit)
+    probes["x"] = Probe(tuple(x_nodes), (len(x_nodes),), vs)
+
+    target_nodes = None
+    if spec.teacher is not None:
+        target_nodes = _teacher(b, spec, circuit, x_nodes)
+    elif spec.target is not None:
+        target_nodes = _sampled_target(b, spec, circuit)
+    if target_nodes is not None:
+        probes["target"] = Probe(tuple(target_nodes), (len(target_nodes),), vs)
+
+    net = spec.network
+    gate = None
+    if any(layer.plastic for layer in net.layers) and spec.time.learn_after > 0:
+        gate = "learn_gate"
+        t1 = spec.time.learn_after * scales.time_scale
+        rise = 1e-3 * spec.time.dt * scales.time_scale
+        b.comment("")
+        b.comment(f"learning gate: 0 V before learn_after = {format_number(spec.time.learn_after)}, then 1 V")
+        b.add(vsource("Vgate", gate, "0", Pwl(((0.0, 0.0), (t1, 0.0), (t1 + rise, 1.0))),
+                      owner="plasticity", role="learn_after gate"))
+    nodes = build_network(b, net, label="network", inputs=x_nodes, errors=net.errors, target=target_nodes,
+                          learn_gate=gate)
+    for l, layer in enumerate(net.layers, 1):
+        n = (layer.size,)
+        probes[f"layer{l}/u"] = Probe(tuple(nodes.u[l - 1]), n, vs)
+        probes[f"layer{l}/uhat"] = Probe(tuple(nodes.uhat[l - 1]), n, vs)
+        probes[f"layer{l}/r"] = Probe(tuple(nodes.r[l - 1]), n, vs)
+        if net.errors != "none":
+            probes[f"layer{l}/v"] = Probe(tuple(nodes.v[l - 1]), n, vs)
+            probes[f"layer{l}/e"] = Probe(tuple(nodes.e[l - 1]), n, vs)
+        if layer.plastic:
+            probes[f"layer{l}/W"] = Probe(tuple(w for row in nodes.w[l] for w in row), (layer.size, layer.fan_in), vs)
+            probes[f"layer{l}/b"] = Probe(tuple(nodes.bias[l]), n, vs)
+    circuit.notes = b.notes  # type: ignore[attr-defined]
+    circuit.b_minimum = minimum_b_count(net, net.errors, gated=gate is not None) + (  # type: ignore[attr-defined]
+        minimum_b_count(spec.teacher, "none", gated=False) if spec.teacher is not None else 0
+    )
+    if spec.circuit.mismatch > 0:
+        _apply_mismatch(circuit, spec.circuit.mismatch, spec.circuit.seed)
+    check_physical_range(circuit, spec.source, scales)
+    return circuit
+
+
+def _input_sources(b: Builder, spec, circuit: Circuit) -> list[str]:
+    """x(t): series SIN sources for sines, an XSPICE filesource reading a data file otherwise."""
+    inp, sc = spec.input, b.scales
+    nodes = [f"x_n{c}" for c in range(inp.channels)]
+    b.comment("")
+    if inp.kind == "sines":
+        b.comment("==== input x(t) = sum_k a_k sin(omega_k t + phase_k): SIN sources in series, one chain per channel")
+        for c, top in enumerate(nodes):
+            terms = list(zip(inp.omegas[c], inp.amplitudes[c], inp.phases[c]))
+            for k, (omega, amp, phase) in enumerate(terms):
+                lower = "0" if k == len(terms) - 1 else f"{top}_w{k + 1}"
+                upper = top if k == 0 else f"{top}_w{k}"
+                wave = Sin(0.0, amp * sc.v_scale, omega / (2 * np.pi * sc.time_scale), 0.0, 0.0,
+                           float(np.degrees(phase)))
+                b.add(vsource(f"Vx_n{c}_w{k}", upper, lower, wave, owner=f"input channel {c}",
+                              role=f"omega = {format_number(omega)}"))
+        return nodes
+    from analogvle.inputs import input_values
+
+    n = spec.time.n_steps + 2
+    if inp.kind == "file":
+        data = inp.data[: min(len(inp.data), n)]
+    else:
+        data = input_values(inp, np.arange(n) * spec.time.dt, spec.time.dt)
+    fname = f"{spec.name}_x.txt"
+    what = "square wave" if inp.kind == "square" else f"samples of {Path(str(inp.path)).name}"
+    b.comment(f"==== input x(t): {what} at dt = {format_number(spec.time.dt)}, read from {fname} (model units)")
+    _filesource(b, circuit, "Ax", "fs_x", fname, nodes, data, spec.time.dt)
+    return nodes
+
+
+def _filesource(b: Builder, circuit: Circuit, name: str, model: str, fname: str, nodes: list[str],
+                data: np.ndarray, dt: float) -> None:
+    sc = b.scales
+    cols = data.shape[1]
+    circuit.models.append(Model(model, "filesource", {
+        "file": fname, "amploffset": [0.0] * cols, "amplscale": [sc.v_scale] * cols,
+        "timeoffset": 0.0, "timescale": sc.time_scale, "timerelative": False, "amplstep": False,
+    }))
+    b.add(filesource(name, tuple(nodes), model, owner=fname, role="sampled source"))
+    lines = [" ".join([format_number(k * dt)] + [format_number(v) for v in row]) for k, row in enumerate(data)]
+    circuit.data_files[fname] = "\n".join(lines) + "\n"  # type: ignore[attr-defined]
+
+
+def _sampled_target(b: Builder, spec, circuit: Circuit) -> list[str]:
+    n_out = spec.network.sizes[-1]
+    nodes = [f"target_n{i}" for i in range(n_out)]
+    data = spec.target.data[: min(len(spec.target.data), spec.time.n_steps + 2)]
+    fname = f"{spec.name}_target.txt"
+    b.comment("")
+    b.comment(f"==== target(t): samples of {spec.target.path.name} at dt = {format_number(spec.time.dt)}, from {fname}")
+    _filesource(b, circuit, "Atarget", "fs_target", fname, nodes, data, spec.time.dt)
+    return nodes
+
+
+def _teacher(b: Builder, spec, circuit: Circuit, x_nodes: list[str]) -> list[str]:
+    """The teacher as subcircuit ``teacher`` (forward path only); its top rates are the target."""
+    n_out = spec.teacher.sizes[-1]
+    target = [f"target_n{i}" for i in range(n_out)]
+    sub = Subckt("teacher", tuple(x_nodes) + tuple(target))
+    tb = Builder(sub, b.scales, b.cells)
+    tb.comment("teacher network (target generator): forward path only, no errors, no plasticity")
+    build_network(tb, spec.teacher, label="teacher", inputs=x_nodes, errors="none", top_rates=target)
+    circuit.subckts.append(sub)
+    b.comment("")
+    b.comment("==== target(t) = output of the teacher network (subcircuit teacher)")
+    b.add(instance("Xteacher", tuple(x_nodes) + tuple(target), "teacher", owner="teacher", role="teacher network"))
+    return target
+
+
+def _apply_mismatch(circuit: Circuit, sigma: float, seed: int) -> None:
+    """Component mismatch: every R, C and G value times (1 + sigma·N(0, 1)), seeded, in netlist order."""
+    rng = np.random.default_rng(seed)
+    key = {"R": "r", "C": "c", "G": "gm"}
+
+    def perturb(items: list) -> None:
+        for idx, item in enumerate(items):
+            kind = getattr(item, "kind", None)
+            if kind in key:
+                params = dict(item.params)
+                params[key[kind]] = params[key[kind]] * (1.0 + sigma * rng.standard_normal())
+                items[idx] = type(item)(item.primitive, item.name, item.nodes, params, item.owner, item.role)
+
+    for sub in circuit.subckts:
+        perturb(sub.items)
+    perturb(circuit.items)
+    circuit.notes.append(f"component mismatch: R, C, G scaled by 1 + {format_number(sigma)}*N(0,1), "  # type: ignore
+                         f"seed {seed}")
+
+
+def check_physical_range(circuit: Circuit, source: str, scales: Scales) -> None:
+    """NetlistError naming the neuron, the element and its value when R or C is not buildable."""
+    hint = (f"(scales: time_scale = {format_number(scales.time_scale)} s, c_unit = {format_number(scales.c_unit)} F, "
+            f"g_unit = {format_number(scales.g_unit)} S; change them in [circuit])")
+    for el in circuit.elements():
+        if el.kind == "R" and not R_RANGE[0] <= el.value <= R_RANGE[1]:
+            raise NetlistError(f"{source}: {el.owner}: {el.role} {el.name} would be {el.value:.6g} Ohm, outside the "
+                               f"physical range {R_RANGE[0]:g}..{R_RANGE[1]:g} Ohm {hint}")
+        if el.kind == "C" and not 0 < el.value <= C_MAX:
+            raise NetlistError(f"{source}: {el.owner}: {el.role} {el.name} would be {el.value:.6g} F, outside the "
+                               f"physical range 0..{C_MAX:g} F {hint}")
+
+
+def _finish(spec, realization: str, circuit: Circuit) -> Netlist:
+    ts = spec.circuit.time_scale
+    sim = spec.simulator
+    tran = {
+        "step": spec.time.save_dt * ts,
+        "stop": spec.time.duration * ts,
+        "max_step": spec.max_step * ts,
+        "method": sim.method,
+        "reltol": sim.reltol,
+        "abstol": sim.abstol,
+        "vntol": sim.vntol,
+    }
+    circuit.options = {"reltol": sim.reltol, "abstol": sim.abstol, "vntol": sim.vntol, "method": sim.method}
+    probes = circuit.probes  # type: ignore[attr-defined]
+    circuit.saves = sorted({n for p in probes.values() for n in p.nodes})
+    f = format_number
+    circuit.analysis = f".tran {f(tran['step'])} {f(tran['stop'])} 0 {f(tran['max_step'])} uic"
+    summary = _summary(spec, realization, circuit)
+    circuit.header = format_summary(summary) + [
+        "initial conditions: every state 0 V, plastic weights at their spec values (capacitor ic=, .tran uic)",
+        f"run: ngspice -b -r {spec.name}.raw {spec.name}.cir"
+        + (f"  (data files beside it: {', '.join(sorted(circuit.data_files))})" if circuit.data_files else ""),
+    ]
+    return Netlist(
+        name=spec.name,
+        text=format_netlist(circuit),
+        data_files=dict(circuit.data_files),  # type: ignore[attr-defined]
+        probes=probes,
+        time_scale=ts,
+        tran=tran,
+        summary=summary,
+    )
+
+
+def _summary(spec, realization: str, circuit: Circuit) -> dict:
+    s = get_summary(circuit)
+    c = spec.circuit
+    net = spec.network
+    s.update(
+        spec=spec.name,
+        realization=realization,
+        scales={"time_scale": c.time_scale, "v_scale": c.v_scale, "g_unit": c.g_unit, "c_unit": c.c_unit},
+        network=" -> ".join(map(str, (net.inputs,) + net.sizes)),
+        errors=net.errors,
+        target="teacher subcircuit" if spec.teacher is not None else ("sampled" if spec.target is not None else "none"),
+        b_minimum=circuit.b_minimum,  # type: ignore[attr-defined]
+        non_idealities=list(circuit.notes),  # type: ignore[attr-defined]
+        nodes=len({n for el in circuit.elements() for n in el.nodes} - {"0"}),
+    )
+    return s
+
+
+def format_summary(summary: dict) -> list[str]:
+    """The summary as lines (the netlist header and the command's output)."""
+    f = format_number
+    sc = summary["scales"]
+    counts = summary["counts"]
+    units = {"R": "Ohm", "C": "F", "G": "S", "E": "(gain)"}
+    lines = [
+        f"spec {summary['spec']}, {summary['realization']} realization",
+        f"scales: time_scale = {f(sc['time_scale'])} s per time unit, v_scale = {f(sc['v_scale'])} V per unit, "
+        f"g_unit = {f(sc['g_unit'])} S, c_unit = {f(sc['c_unit'])} F",
+        f"network {summary['network']}, errors = {summary['errors']}, target: {summary['target']}",
+        "elements: " + ", ".join(f"{k} {v}" for k, v in counts.items() if v or k in "RCGEB")
+        + f" (total {summary['elements']}, nodes {summary['nodes']})",
+        f"behavioural (B) elements: {counts['B']}, the minimum for phi, phi'*eps and plastic products: "
+        f"{summary['b_minimum']}",
+    ]
+    for k, (lo, hi) in summary["ranges"].items():
+        lines.append(f"range {k}: {lo:.6g} .. {hi:.6g} {units[k]}")
+    lines += [f"non-ideality: {n}" for n in summary["non_idealities"]]
+    return lines
