@@ -76,6 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("gradients", help="exact adjoint gradient vs the local (GLE) estimate")
     p.add_argument("spec")
     p.add_argument("-o", "--output", required=True, help="gradients file (.json)")
+    p.add_argument("--alignment-plot", metavar="PNG", default=None,
+                   help="also sweep tau_r/tau_m and plot the local-vs-exact alignment")
 
     p = sub.add_parser("sweep", help="run a spec over seeds and parameter values")
     p.add_argument("spec")

@@ -190,8 +190,9 @@ class ContinuousModel:
             rp_all.append(lay.dphi(uhat))
         return s_all, uhat_all, r_all, rp_all
 
-    def backward(self, r_all, rp_all, v, W, target):
-        """Top-down: ε (the error input) and e per layer."""
+    def backward(self, r_all, rp_all, v, W, target, mode: str | None = None):
+        """Top-down: ε (the error input) and e per layer; ``mode`` overrides the spec's errors."""
+        prospective = (mode or self.errors) == "prospective"
         L = len(self.layers)
         eps_all: list[np.ndarray] = [None] * L  # type: ignore[list-item]
         e_all: list[np.ndarray] = [None] * L  # type: ignore[list-item]
@@ -199,7 +200,7 @@ class ContinuousModel:
         for i in range(L - 1, -1, -1):
             lay = self.layers[i]
             inst = rp_all[i] * eps
-            e = lay.k_v * v[i] + lay.k_p * inst if self.errors == "prospective" else inst
+            e = lay.k_v * v[i] + lay.k_p * inst if prospective else inst
             eps_all[i], e_all[i] = eps, e
             if i > 0:
                 eps = W[i].T @ e
@@ -263,7 +264,10 @@ class ContinuousModel:
 
     def rhs(self, t: float, y: np.ndarray, learning: bool) -> np.ndarray:
         """dy/dt; ``learning`` switches plasticity on (the learn_after gate)."""
-        ev = self.evaluate(t, y)
+        return self.rhs_from(self.evaluate(t, y), y, learning)
+
+    def rhs_from(self, ev: dict, y: np.ndarray, learning: bool) -> np.ndarray:
+        """dy/dt from the instantaneous variables ``ev = evaluate(t, y)``."""
         dy = np.empty_like(y)
         view = self.layout.view
         r_prev = ev["x"]

@@ -1,0 +1,290 @@
+"""The exact gradient (the adjoint, VLE's general case) against the local GLE estimate.
+
+For the forward network (γ = 0) and the loss 𝓛 = ∫₀ᵀ ½ β ‖target − r_L‖² dt
+(model time units), the descent direction is −∂𝓛/∂W_ℓ = ∫ λ_ℓ r_{ℓ−1}ᵀ dt with
+
+    w_ℓ = I⁺_τm[δ_ℓ]  (τm ẇ = w − δ, backward from w(T) = 0)
+    λ_ℓ = (1 − τr/τm) w_ℓ + (τr/τm) δ_ℓ
+    δ_L = β r′_L ⊙ (target − r_L),   δ_ℓ = r′_ℓ ⊙ W_{ℓ+1}ᵀ λ_{ℓ+1}
+
+(EQUATIONS.md). The forward pass runs once with ``solve_ivp`` and dense output,
+accumulating the loss and the local estimates ∫ e rᵀ dt (GLE's prospective
+errors and, for contrast, instantaneous backprop errors); the adjoint then
+runs backward over the same dense solution. Weights are held at their spec
+values: this is the gradient at the start of learning.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.integrate import solve_ivp
+
+from analogvle.reference import ContinuousModel, ReferenceError
+from analogvle.spec import Spec, spec_from_dict
+from analogvle.trajectory import write_atomic
+
+RTOL = 1e-10
+
+
+@dataclass
+class LayerGradients:
+    exact: np.ndarray  # −∂𝓛/∂W (descent direction), n_ℓ × n_{ℓ−1}
+    local: np.ndarray  # ∫ e rᵀ dt with GLE (prospective) errors
+    instantaneous: np.ndarray  # ∫ e rᵀ dt with instantaneous errors
+
+    @staticmethod
+    def _align(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+        na, nb = np.linalg.norm(a), np.linalg.norm(b)
+        if nb == 0.0:
+            return float("nan"), float("nan")
+        cosine = float(np.sum(a * b) / (na * nb)) if na > 0 else 0.0
+        return cosine, float(na / nb)
+
+    def as_dict(self) -> dict:
+        cos, ratio = self._align(self.local, self.exact)
+        cos_i, ratio_i = self._align(self.instantaneous, self.exact)
+        return {
+            "exact": self.exact.tolist(),
+            "local": self.local.tolist(),
+            "instantaneous": self.instantaneous.tolist(),
+            "cosine": cos,
+            "norm_ratio": ratio,
+            "cosine_instantaneous": cos_i,
+            "norm_ratio_instantaneous": ratio_i,
+        }
+
+
+@dataclass
+class Gradients:
+    loss: float
+    duration: float
+    layers: dict[str, LayerGradients]
+    note: str = ""
+
+    def as_dict(self) -> dict:
+        out = {"loss": self.loss, "duration": self.duration,
+               "layers": {k: v.as_dict() for k, v in self.layers.items()}}
+        if self.note:
+            out["note"] = self.note
+        return out
+
+
+def forward_network(spec: Spec) -> tuple[Spec, str]:
+    """The spec with γ = 0, plasticity off and prospective errors (which then do not act on r)."""
+    raw = copy.deepcopy(spec.raw)
+    changed = []
+    for i, layer in enumerate(raw["network"]["layer"], 1):
+        if layer.get("gamma", 0.0) != 0.0:
+            changed.append(f"layer{i}.gamma")
+        layer["gamma"] = 0.0
+        layer["plastic"] = False
+        layer.pop("eta", None)
+    raw["network"]["errors"] = "prospective"
+    raw["time"].pop("learn_after", None)
+    note = f"gamma set to 0 for {', '.join(changed)} (the adjoint is for the forward network)" if changed else ""
+    return spec_from_dict(raw, source=spec.source, base_dir=_base_dir(spec)), note
+
+
+def _base_dir(spec: Spec):
+    from pathlib import Path
+
+    return Path(spec.source).parent if spec.source != "<dict>" else Path(".")
+
+
+class _Accumulators:
+    """Forward state augmented with the loss and the ∫ e rᵀ dt estimates."""
+
+    def __init__(self, model: ContinuousModel, with_estimates: bool = True):
+        self.model = model
+        self.with_estimates = with_estimates
+        self.n_model = model.layout.size
+        self.shapes = [(lay.n, lay.m) for lay in model.layers]
+        per = sum(n * m for n, m in self.shapes)
+        self.size = self.n_model + 1 + (2 * per if with_estimates else 0)
+
+    def rhs(self, t: float, y: np.ndarray) -> np.ndarray:
+        m = self.model
+        ym = y[: self.n_model]
+        ev = m.evaluate(t, ym)
+        dy = np.empty_like(y)
+        dy[: self.n_model] = m.rhs_from(ev, ym, learning=False)
+        diff = ev["target"] - ev["r"][-1]
+        dy[self.n_model] = 0.5 * m.beta * float(diff @ diff)
+        if self.with_estimates:
+            _, e_inst = m.backward(ev["r"], ev["rp"], ev["v"], ev["W"], ev["target"], mode="instantaneous")
+            pos = self.n_model + 1
+            for errors in (ev["e"], e_inst):
+                r_prev = ev["x"]
+                for i, e in enumerate(errors):
+                    block = np.outer(e, r_prev).ravel()
+                    dy[pos : pos + block.size] = block
+                    pos += block.size
+                    r_prev = ev["r"][i]
+        return dy
+
+    def unpack(self, y_end: np.ndarray) -> tuple[float, list[np.ndarray], list[np.ndarray]]:
+        loss = float(y_end[self.n_model])
+        pos = self.n_model + 1
+        out = []
+        for _ in range(2):
+            mats = []
+            for n, mm in self.shapes:
+                mats.append(y_end[pos : pos + n * mm].reshape(n, mm).copy())
+                pos += n * mm
+            out.append(mats)
+        return loss, out[0], out[1]
+
+
+def forward_loss(spec: Spec, *, rtol: float = RTOL) -> float:
+    """𝓛 = ∫ ½ β ‖target − r_L‖² dt of the forward network (γ = 0), by adaptive quadrature."""
+    model = ContinuousModel(spec)
+    acc = _Accumulators(model, with_estimates=False)
+    y0 = np.concatenate([model.initial_state(), [0.0]])
+    sol = solve_ivp(acc.rhs, (0.0, spec.time.duration), y0, method="DOP853", rtol=rtol, atol=rtol / 100)
+    if not sol.success:
+        raise ReferenceError(f"forward integration failed: {sol.message}")
+    return float(sol.y[-1, -1])
+
+
+def compute_gradients(spec: Spec, *, rtol: float = RTOL) -> Gradients:
+    """Exact (adjoint), local (GLE) and instantaneous weight gradients of every layer."""
+    if not spec.has_target:
+        raise ReferenceError(f"{spec.source}: gradients need a [teacher] or [target] to define the loss")
+    fspec, note = forward_network(spec)
+    model = ContinuousModel(fspec)
+    acc = _Accumulators(model)
+    T = fspec.time.duration
+    y0 = np.zeros(acc.size)
+    y0[: acc.n_model] = model.initial_state()
+    fwd = solve_ivp(acc.rhs, (0.0, T), y0, method="DOP853", rtol=rtol, atol=rtol / 100, dense_output=True)
+    if not fwd.success:
+        raise ReferenceError(f"forward integration failed: {fwd.message}")
+    loss, local, inst = acc.unpack(fwd.y[:, -1])
+    exact = _adjoint(model, fwd.sol, acc.n_model, T, rtol)
+    layers = {
+        f"layer{i}": LayerGradients(exact=exact[i - 1], local=local[i - 1], instantaneous=inst[i - 1])
+        for i in range(1, len(model.layers) + 1)
+    }
+    return Gradients(loss=loss, duration=T, layers=layers, note=note)
+
+
+def _adjoint(model: ContinuousModel, dense, n_model: int, T: float, rtol: float) -> list[np.ndarray]:
+    """Integrate w (and the gradient accumulators) backward from T to 0."""
+    layers = model.layers
+    sizes = [lay.n for lay in layers]
+    shapes = [(lay.n, lay.m) for lay in layers]
+    n_w = sum(sizes)
+
+    def rhs(t, z):
+        ev = model.evaluate(t, dense(t)[:n_model])
+        w = np.split(z[:n_w], np.cumsum(sizes)[:-1])
+        dz = np.empty_like(z)
+        delta = model.beta * ev["rp"][-1] * (ev["target"] - ev["r"][-1])
+        lambdas = [None] * len(layers)
+        dw = [None] * len(layers)
+        for i in range(len(layers) - 1, -1, -1):
+            lay = layers[i]
+            lambdas[i] = lay.k_u * w[i] + lay.k_s * delta
+            dw[i] = (w[i] - delta) / lay.tau_m
+            if i > 0:
+                delta = ev["rp"][i - 1] * (ev["W"][i].T @ lambdas[i])
+        dz[:n_w] = np.concatenate(dw)
+        pos = n_w
+        r_prev = ev["x"]
+        for i, lam in enumerate(lambdas):
+            block = -np.outer(lam, r_prev).ravel()  # backward in time: G(0) = ∫ λ rᵀ dt
+            dz[pos : pos + block.size] = block
+            pos += block.size
+            r_prev = ev["r"][i]
+        return dz
+
+    z0 = np.zeros(n_w + sum(n * m for n, m in shapes))
+    back = solve_ivp(rhs, (T, 0.0), z0, method="DOP853", rtol=rtol, atol=rtol / 100)
+    if not back.success:
+        raise ReferenceError(f"adjoint integration failed: {back.message}")
+    z = back.y[:, -1]
+    out, pos = [], n_w
+    for n, m in shapes:
+        out.append(z[pos : pos + n * m].reshape(n, m).copy())
+        pos += n * m
+    return out
+
+
+def alignment_versus_ratio(spec: Spec, ratios, *, rtol: float = 1e-8) -> dict[str, np.ndarray]:
+    """Cosine and norm ratio of local vs exact gradient when every student neuron has τr = ratio·τm."""
+    out: dict[str, list] = {"ratio": list(ratios)}
+    for ratio in ratios:
+        raw = copy.deepcopy(spec.raw)
+        for i, layer in enumerate(spec.network.layers):
+            raw["network"]["layer"][i]["tau_r"] = (ratio * layer.tau_m).tolist()
+        g = compute_gradients(spec_from_dict(raw, source=spec.source, base_dir=_base_dir(spec)), rtol=rtol)
+        for name, lg in g.layers.items():
+            d = lg.as_dict()
+            for key in ("cosine", "norm_ratio", "cosine_instantaneous"):
+                out.setdefault(f"{name}/{key}", []).append(d[key])
+    return {k: np.asarray(v) for k, v in out.items()}
+
+
+def plot_alignment(curves: dict[str, np.ndarray], path, title: str = "") -> None:
+    """Cosine similarity (and norm ratio) of local vs exact gradient against τr/τm."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
+    ratio = curves["ratio"]
+    for key, values in curves.items():
+        if key.endswith("/cosine"):
+            layer = key.split("/")[0]
+            ax1.plot(ratio, values, "o-", label=f"{layer}: GLE (local)")
+            ax1.plot(ratio, curves[f"{layer}/cosine_instantaneous"], "s--", alpha=0.7,
+                     label=f"{layer}: instantaneous backprop")
+            ax2.plot(ratio, curves[f"{layer}/norm_ratio"], "o-", label=layer)
+    for ax in (ax1, ax2):
+        ax.set_xscale("log")
+        ax.set_xlabel("τr / τm")
+        ax.grid(True, alpha=0.3)
+    ax1.set_ylabel("cosine(estimate, exact gradient)")
+    ax1.axhline(1.0, color="k", lw=0.8)
+    ax1.legend(fontsize=8)
+    ax1.set_title("direction")
+    ax2.set_ylabel("‖local‖ / ‖exact‖")
+    ax2.axhline(1.0, color="k", lw=0.8)
+    ax2.legend(fontsize=8)
+    ax2.set_title("magnitude")
+    if title:
+        fig.suptitle(title)
+
+    def write(f):
+        fig.savefig(f, format="png", dpi=110)
+
+    write_atomic(path, write)
+    plt.close(fig)
+
+
+def cli_gradients(args) -> int:
+    from analogvle.spec import load_spec
+
+    spec = load_spec(args.spec)
+    g = compute_gradients(spec)
+    text = json.dumps(g.as_dict(), indent=1)
+    write_atomic(args.output, lambda f: f.write(text), mode="w")
+    print(f"loss {g.loss:.6g} over {g.duration:g} time units")
+    for name, lg in g.layers.items():
+        d = lg.as_dict()
+        print(f"{name}: cosine(local, exact) = {d['cosine']:.4f}, norm ratio = {d['norm_ratio']:.4f}; "
+              f"instantaneous: cosine = {d['cosine_instantaneous']:.4f}")
+    if g.note:
+        print(f"note: {g.note}")
+    print(f"wrote {args.output}")
+    if getattr(args, "alignment_plot", None):
+        ratios = np.geomspace(0.05, 1.0, 7)
+        curves = alignment_versus_ratio(spec, ratios)
+        plot_alignment(curves, args.alignment_plot, title=f"{spec.name}: local (GLE) vs exact gradient")
+        print(f"wrote {args.alignment_plot}")
+    return 0
