@@ -179,17 +179,17 @@ def _network_step(net, state, x, target, beta, mode, learning, dt):
 
 
 @njit(cache=True)
-def _run(k0, k1, n_steps, save_every, learn_start, dt, beta, mode, xs, targets, net, state,
-         has_teacher, teacher, teacher_state, rec):
+def _run(k0, k1, clock, beta, mode, xs, targets, net, state, has_teacher, teacher, teacher_state, rec):
     """Steps k0 .. k1−1 (stopping at n_steps), recording every ``save_every``-th point.
 
-    ``xs[k − k0]`` is x_k; ``targets[k − k0]`` the sampled target_k when there is
-    no teacher. ``rec`` = (u, ŭ, r, v, e, b, W list, target) record arrays.
+    ``clock`` = (n_steps, save_every, learn_start, dt); ``xs[k − k0]`` is x_k;
+    ``targets[k − k0]`` the sampled target_k when there is no teacher;
+    ``rec`` = (u, ŭ, r, v, e, b, W list, target) record arrays.
     """
+    n_steps, save_every, learn_start, dt = clock
     u_rec, uh_rec, r_rec, v_rec, e_rec, b_rec, W_rec, target_rec = rec
-    u, v, r, rp, uh, e, sent, s = state
-    Ws, b, sizes, fans = net[0], net[1], net[2], net[3]
-    plastic = net[9]
+    u, v, r, uh, e = state[0], state[1], state[2], state[4], state[5]
+    Ws, b, sizes, plastic = net[0], net[1], net[2], net[9]
     n_layers = len(sizes)
     t_top = len(teacher[2]) - 1
     n_out = sizes[n_layers - 1]
@@ -277,6 +277,7 @@ def integrate_gle_euler(spec: Spec) -> Trajectory:
     n_layers, width, n_out = len(net.layers), max(net.sizes), net.sizes[-1]
     # first k with t_k >= learn_after (up to round-off in learn_after/dt)
     learn_start = max(0, math.ceil(tm.learn_after / dt - 1e-9))
+    clock = (n_steps, every, learn_start, dt)
 
     packed, state = _pack_network(net), _zero_state(net)
     has_teacher = spec.teacher is not None
@@ -302,8 +303,7 @@ def integrate_gle_euler(spec: Spec) -> Trajectory:
         ks = np.arange(k0, k1)
         xs = np.ascontiguousarray(input_values(spec.input, ks * dt, dt), dtype=np.float64)
         targets = np.ascontiguousarray(spec.target.data[k0:k1], dtype=np.float64) if spec.target else no_target
-        _run(k0, k1, n_steps, every, learn_start, dt, net.beta, mode, xs, targets, packed, state,
-             has_teacher, teacher, teacher_state, rec)
+        _run(k0, k1, clock, net.beta, mode, xs, targets, packed, state, has_teacher, teacher, teacher_state, rec)
         x_saved.append(xs[ks % every == 0])
 
     u_rec, uh_rec, r_rec, v_rec, e_rec, b_rec, W_rec, target_rec = rec
