@@ -78,10 +78,15 @@ class Netlist:
         """Write the netlist to ``path`` and its data files beside it (atomically); returns ``path``."""
         from analogvle.trajectory import write_atomic
 
+        import os
+
         path = Path(path)
-        for fname, content in self.data_files.items():
-            write_atomic(path.parent / fname, lambda f, c=content: f.write(c.encode("utf-8")))
-        write_atomic(path, lambda f: f.write(self.text.encode("utf-8")))
+        umask = os.umask(0)
+        os.umask(umask)
+        targets = [(path.parent / fname, content) for fname, content in self.data_files.items()]
+        for target, content in targets + [(path, self.text)]:
+            write_atomic(target, lambda f, c=content: f.write(c.encode("utf-8")))
+            os.chmod(target, 0o666 & ~umask)  # mkstemp creates 0600; a netlist is an ordinary file
         return path
 
 
@@ -280,7 +285,7 @@ def _finish(spec, realization: str, circuit: Circuit) -> Netlist:
     summary = _summary(spec, realization, circuit)
     circuit.header = format_summary(summary) + [
         "initial conditions: every state 0 V, plastic weights at their spec values (capacitor ic=, .tran uic)",
-        f"run: ngspice -b -r {spec.name}.raw {spec.name}.cir"
+        "run: ngspice -b -r out.raw THIS_FILE.cir"
         + (f"  (data files beside it: {', '.join(sorted(circuit.data_files))})" if circuit.data_files else ""),
     ]
     return Netlist(
@@ -329,6 +334,100 @@ def format_summary(summary: dict) -> list[str]:
         f"{summary['b_minimum']}",
     ]
     for k, (lo, hi) in summary["ranges"].items():
-        lines.append(f"range {k}: {lo:.6g} .. {hi:.6g} {units[k]}")
+        lines.append(f"range {k}: {f(lo)} .. {f(hi)} {units[k]}")
     lines += [f"non-ideality: {n}" for n in summary["non_idealities"]]
     return lines
+
+
+# ----------------------------------------------------------------------------
+# Test benches: the smallest circuits, against analytic answers
+# ----------------------------------------------------------------------------
+
+
+def build_cell_ac(
+    cell: str,
+    tau_m: float,
+    tau_r: float,
+    *,
+    realization: str = "ideal",
+    scales: Scales = Scales(),
+    decades: float = 3.0,
+    points_per_decade: int = 20,
+) -> Netlist:
+    """An ``.ac`` bench of one filter cell driven by a 1 V AC source at node ``in``.
+
+    ``cell`` = 'neuron' (in = s, out = ŭ, expected (1 + sτr)/(1 + sτm)) or
+    'error' (in = p, out = e, expected (1 + sτm)/(1 + sτr)). The sweep spans
+    ``decades`` around ω = 1/sqrt(τm·τr) (model units; Hz = ω/(2π·time_scale)).
+    Probes: 'in', 'out', 'state'. ``summary['expected']`` holds (τ_num, τ_den).
+    """
+    if cell not in ("neuron", "error"):
+        raise NetlistError(f"unknown cell {cell!r} (expected 'neuron' or 'error')")
+    tau_num, tau_den = (tau_r, tau_m) if cell == "neuron" else (tau_m, tau_r)
+    circuit = Circuit(title=f"analogvle AC bench: {cell} cell, tau_m = {tau_m}, tau_r = {tau_r} ({realization})")
+    b = Builder(circuit, scales, get_cells(realization))
+    b.add(ac_vsource("Vin", "in", 1.0, owner="bench", role="AC drive"))
+    b.comment(f"{cell} cell: out = (1 + s {tau_num})/(1 + s {tau_den}) in")
+    b.cells.filter_cell(b, role="m" if cell == "neuron" else "v", tag="bench", inp="in", out="out", state="state",
+                        tau_num=tau_num, tau_den=tau_den, stiff=cell == "error", owner=f"{cell} cell")
+    check_physical_range(circuit, "bench", scales)
+    omega_c = 1.0 / np.sqrt(tau_m * tau_r)
+    f_lo = omega_c * 10 ** (-decades / 2) / (2 * np.pi * scales.time_scale)
+    f_hi = omega_c * 10 ** (decades / 2) / (2 * np.pi * scales.time_scale)
+    circuit.analysis = f".ac dec {points_per_decade} {format_number(f_lo)} {format_number(f_hi)}"
+    probes = {k: Probe((k,), (1,), scales.v_scale) for k in ("in", "out", "state")}
+    return Netlist(name=f"ac_{cell}", text=format_netlist(circuit), probes=probes, time_scale=scales.time_scale,
+                   summary={**get_summary(circuit), "expected": (tau_num, tau_den)})
+
+
+def build_synapse_dc(
+    weight: float,
+    *,
+    realization: str = "ideal",
+    scales: Scales = Scales(),
+    tau_m: float = 1.0,
+    tau_r: float = 0.1,
+    sweep: tuple[float, float, float] = (-1.0, 1.0, 0.25),
+) -> Netlist:
+    """A ``.dc`` bench: x → one static synapse W → a linear neuron; V(r)/V(x) should equal W.
+
+    ``sweep`` is (start, stop, step) of x in model units; the probes are the
+    network's own ('x', 'layer1/u', 'layer1/uhat', 'layer1/r').
+    """
+    from analogvle.circuit import Dc
+    from analogvle.spec import LayerSpec, NetworkSpec
+
+    layer = LayerSpec(1, np.array([tau_m]), np.array([tau_r]), "linear", 0.0, np.array([[float(weight)]]), np.zeros(1))
+    net = NetworkSpec(inputs=1, layers=(layer,), errors="none")
+    circuit = Circuit(title=f"analogvle DC bench: static synapse W = {weight} ({realization})")
+    b = Builder(circuit, scales, get_cells(realization))
+    b.add(vsource("Vx_n0", "x_n0", "0", Dc(0.0), owner="bench", role="swept input"))
+    nodes = build_network(b, net, label="bench", inputs=["x_n0"], errors="none")
+    check_physical_range(circuit, "bench", scales)
+    vs = scales.v_scale
+    lo, hi, step = (format_number(v * vs) for v in sweep)
+    circuit.analysis = f".dc Vx_n0 {lo} {hi} {step}"
+    probes = {"x": Probe(("x_n0",), (1,), vs)}
+    for kind in ("u", "uhat", "r"):
+        probes[f"layer1/{kind}"] = Probe((getattr(nodes, kind)[0][0],), (1,), vs)
+    return Netlist(name="dc_synapse", text=format_netlist(circuit), probes=probes, time_scale=scales.time_scale,
+                   summary=get_summary(circuit))
+
+
+# ----------------------------------------------------------------------------
+# Command line
+# ----------------------------------------------------------------------------
+
+
+def cli_netlist(args) -> int:
+    """``analogvle netlist SPEC -o FILE.cir [--realization ideal|passive]``: write the netlist, print its summary."""
+    from analogvle.spec import load_spec
+
+    spec = load_spec(args.spec)
+    netlist = build_netlist(spec, getattr(args, "realization", None))
+    path = netlist.write(args.output)
+    for line in format_summary(netlist.summary):
+        print(line)
+    files = ", ".join(str(path.parent / f) for f in sorted(netlist.data_files))
+    print(f"wrote {path}" + (f" and {files}" if files else ""))
+    return 0
