@@ -2,8 +2,9 @@
 
 Each entry gives the NumPy functions (used by the reference integrators) and
 the ngspice behavioural-source expressions (used by the netlist generator),
-written as templates over ``{x}``. ``tests/test_activations.py`` holds the
-forms together.
+written as templates over ``{x}``, and the integer ``code`` that selects the
+branch of :func:`activate`, the one compiled (numba) form shared by the
+kernels. ``tests/test_activations.py`` holds the forms together.
 """
 
 from __future__ import annotations
@@ -11,7 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+import math
+
 import numpy as np
+from numba import njit
+
+# Kernel codes (numba freezes these globals as constants in :func:`activate`).
+TANH, SIGMOID, SOFTPLUS, RELU, LINEAR, HARD_TANH, HARD_SIGMOID = range(7)
 
 
 @dataclass(frozen=True)
@@ -40,25 +47,74 @@ def _sigmoid_prime(x):
 ACTIVATIONS: dict[str, Activation] = {
     a.name: a
     for a in (
-        Activation("tanh", np.tanh, _tanh_prime, "tanh({x})", "(1-tanh({x})*tanh({x}))", 0),
+        Activation("tanh", np.tanh, _tanh_prime, "tanh({x})", "(1-tanh({x})*tanh({x}))", TANH),
         Activation("sigmoid", _sigmoid, _sigmoid_prime, "(0.5+0.5*tanh(0.5*({x})))",
-                   "(0.25*(1-tanh(0.5*({x}))*tanh(0.5*({x}))))", 1),
+                   "(0.25*(1-tanh(0.5*({x}))*tanh(0.5*({x}))))", SIGMOID),
         Activation("softplus", lambda x: np.logaddexp(0.0, x), _sigmoid,
-                   "(max({x},0)+ln(1+exp(-abs({x}))))", "(0.5+0.5*tanh(0.5*({x})))", 2),
+                   "(max({x},0)+ln(1+exp(-abs({x}))))", "(0.5+0.5*tanh(0.5*({x})))", SOFTPLUS),
         Activation("relu", lambda x: np.maximum(x, 0.0), lambda x: (np.asarray(x) > 0).astype(float),
-                   "max({x},0)", "u({x})", 3),
+                   "max({x},0)", "u({x})", RELU),
         Activation("linear", lambda x: np.asarray(x, dtype=float) * 1.0, lambda x: np.ones_like(x, dtype=float),
-                   "({x})", "1", 4),
+                   "({x})", "1", LINEAR),
         Activation("hard_tanh", lambda x: np.clip(x, -1.0, 1.0),
                    lambda x: (np.abs(np.asarray(x)) < 1.0).astype(float),
-                   "min(max({x},-1),1)", "(u({x}+1)*u(1-({x})))", 5),
+                   "min(max({x},-1),1)", "(u({x}+1)*u(1-({x})))", HARD_TANH),
         # PyTorch's hardsigmoid: clip(x/6 + 1/2, 0, 1)
         Activation("hard_sigmoid", lambda x: np.clip(np.asarray(x) / 6.0 + 0.5, 0.0, 1.0),
                    lambda x: (np.abs(np.asarray(x)) < 3.0) / 6.0,
-                   "min(max(({x})/6+0.5,0),1)", "(u({x}+3)*u(3-({x}))/6)", 6),
+                   "min(max(({x})/6+0.5,0),1)", "(u({x}+3)*u(3-({x}))/6)", HARD_SIGMOID),
     )
 }
 
 
 def get_activation(name: str) -> Activation:
     return ACTIVATIONS[name]
+
+
+@njit(cache=True)
+def activate(code: int, uh: np.ndarray, r: np.ndarray, rp: np.ndarray, n: int) -> None:
+    """r[:n] = φ(ŭ[:n]) and rp[:n] = φ′(ŭ[:n]) for the activation with integer ``code``."""
+    if code == TANH:
+        for i in range(n):
+            t = math.tanh(uh[i])
+            r[i] = t
+            rp[i] = 1.0 - t * t
+    elif code == SIGMOID:
+        for i in range(n):
+            sg = 0.5 * (1.0 + math.tanh(0.5 * uh[i]))
+            r[i] = sg
+            rp[i] = sg * (1.0 - sg)
+    elif code == SOFTPLUS:
+        for i in range(n):
+            x = uh[i]
+            r[i] = max(x, 0.0) + math.log1p(math.exp(-abs(x)))
+            rp[i] = 0.5 * (1.0 + math.tanh(0.5 * x))
+    elif code == RELU:
+        for i in range(n):
+            x = uh[i]
+            r[i] = max(x, 0.0)
+            rp[i] = 1.0 if x > 0.0 else 0.0
+    elif code == LINEAR:
+        for i in range(n):
+            r[i] = uh[i]
+            rp[i] = 1.0
+    elif code == HARD_TANH:
+        for i in range(n):
+            x = uh[i]
+            r[i] = min(max(x, -1.0), 1.0)
+            rp[i] = 1.0 if abs(x) < 1.0 else 0.0
+    elif code == HARD_SIGMOID:
+        for i in range(n):
+            x = uh[i]
+            r[i] = min(max(x / 6.0 + 0.5, 0.0), 1.0)
+            rp[i] = 1.0 / 6.0 if abs(x) < 3.0 else 0.0
+    else:
+        raise ValueError("unknown activation code")
+
+
+def compiled_activation(name: str, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """φ(u) and φ′(u) as the compiled :func:`activate` computes them (for tests against the table)."""
+    u = np.ascontiguousarray(u, dtype=np.float64).ravel()
+    r, rp = np.empty_like(u), np.empty_like(u)
+    activate(ACTIVATIONS[name].code, u, r, rp, len(u))
+    return r, rp
