@@ -334,15 +334,16 @@ def format_number(x: float) -> str:
         raise ValueError(f"cannot write a non-finite number into a netlist: {x}")
     if x == 0.0:
         return "0"
-    candidates = [repr(x)]
+    text = repr(x)
+    candidates = [text]
     if x == int(x):
         candidates.append(str(int(x)))
-    for digits in range(17):
-        text = f"{x:.{digits}e}"
-        if float(text) == x:
-            mantissa, exponent = text.split("e")
-            candidates.append(f"{mantissa}e{int(exponent)}")
-            break
+    # repr holds the fewest significant digits that round-trip; the exponent form needs as many
+    significant = text.lstrip("-").split("e")[0].replace(".", "").strip("0") or "0"
+    mantissa, exponent = f"{x:.{len(significant) - 1}e}".split("e")
+    exp_form = f"{mantissa}e{int(exponent)}"
+    if float(exp_form) == x:
+        candidates.append(exp_form)
     return min(candidates, key=len)
 
 
