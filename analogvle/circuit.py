@@ -16,9 +16,10 @@ with ``'\\n'`` on every platform.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Union
+from typing import ClassVar
 
 # ----------------------------------------------------------------------------
 # Primitives: declared once, as data
@@ -156,7 +157,7 @@ class Pwl:
     points: tuple[tuple[float, float], ...]
 
 
-Waveform = Union[Dc, Sin, Pwl]
+Waveform = Dc | Sin | Pwl
 
 # ----------------------------------------------------------------------------
 # Netlist items
@@ -211,7 +212,7 @@ class Model:
     params: dict
 
 
-Item = Union[Element, Comment]
+Item = Element | Comment
 
 
 @dataclass
@@ -461,7 +462,7 @@ class NgspiceWriter:
     def _instance(self, el: Element) -> str:
         return f"{el.name} {' '.join(el.nodes)} {el.params['subckt']}"
 
-    _FORMATTERS = {
+    _FORMATTERS: ClassVar[dict] = {
         RESISTOR.name: _two_terminal,
         CAPACITOR.name: _capacitor,
         VCCS.name: _controlled,

@@ -76,9 +76,9 @@ class Netlist:
 
     def write(self, path: str | Path) -> Path:
         """Write the netlist to ``path`` and its data files beside it (atomically); returns ``path``."""
-        from analogvle.trajectory import write_atomic
-
         import os
+
+        from analogvle.trajectory import write_atomic
 
         path = Path(path)
         umask = os.umask(0)
@@ -283,10 +283,11 @@ def _finish(spec, realization: str, circuit: Circuit) -> Netlist:
     f = format_number
     circuit.analysis = f".tran {f(tran['step'])} {f(tran['stop'])} 0 {f(tran['max_step'])} uic"
     summary = _summary(spec, realization, circuit)
-    circuit.header = format_summary(summary) + [
+    data = f"  (data files beside it: {', '.join(sorted(circuit.data_files))})" if circuit.data_files else ""
+    circuit.header = [
+        *format_summary(summary),
         "initial conditions: every state 0 V, plastic weights at their spec values (capacitor ic=, .tran uic)",
-        "run: ngspice -b -r out.raw THIS_FILE.cir"
-        + (f"  (data files beside it: {', '.join(sorted(circuit.data_files))})" if circuit.data_files else ""),
+        f"run: ngspice -b -r out.raw THIS_FILE.cir{data}",
     ]
     return Netlist(
         name=spec.name,
@@ -325,13 +326,13 @@ def format_summary(summary: dict) -> list[str]:
     units = {"R": "Ohm", "C": "F", "G": "S", "E": "(gain)"}
     lines = [
         f"spec {summary['spec']}, {summary['realization']} realization",
-        f"scales: time_scale = {f(sc['time_scale'])} s per time unit, v_scale = {f(sc['v_scale'])} V per unit, "
-        f"g_unit = {f(sc['g_unit'])} S, c_unit = {f(sc['c_unit'])} F",
+        (f"scales: time_scale = {f(sc['time_scale'])} s per time unit, v_scale = {f(sc['v_scale'])} V per unit, "
+         f"g_unit = {f(sc['g_unit'])} S, c_unit = {f(sc['c_unit'])} F"),
         f"network {summary['network']}, errors = {summary['errors']}, target: {summary['target']}",
-        "elements: " + ", ".join(f"{k} {v}" for k, v in counts.items() if v or k in "RCGEB")
-        + f" (total {summary['elements']}, nodes {summary['nodes']})",
-        f"behavioural (B) elements: {counts['B']}, the minimum for phi, phi'*eps and plastic products: "
-        f"{summary['b_minimum']}",
+        ("elements: " + ", ".join(f"{k} {v}" for k, v in counts.items() if v or k in "RCGEB")
+         + f" (total {summary['elements']}, nodes {summary['nodes']})"),
+        (f"behavioural (B) elements: {counts['B']}, the minimum for phi, phi'*eps and plastic products: "
+         f"{summary['b_minimum']}"),
     ]
     for k, (lo, hi) in summary["ranges"].items():
         lines.append(f"range {k}: {f(lo)} .. {f(hi)} {units[k]}")
@@ -350,7 +351,7 @@ def build_cell_ac(
     tau_r: float,
     *,
     realization: str = "ideal",
-    scales: Scales = Scales(),
+    scales: Scales | None = None,
     decades: float = 3.0,
     points_per_decade: int = 20,
 ) -> Netlist:
@@ -361,6 +362,7 @@ def build_cell_ac(
     ``decades`` around ω = 1/sqrt(τm·τr) (model units; Hz = ω/(2π·time_scale)).
     Probes: 'in', 'out', 'state'. ``summary['expected']`` holds (τ_num, τ_den).
     """
+    scales = scales or Scales()
     if cell not in ("neuron", "error"):
         raise NetlistError(f"unknown cell {cell!r} (expected 'neuron' or 'error')")
     tau_num, tau_den = (tau_r, tau_m) if cell == "neuron" else (tau_m, tau_r)
@@ -384,7 +386,7 @@ def build_synapse_dc(
     weight: float,
     *,
     realization: str = "ideal",
-    scales: Scales = Scales(),
+    scales: Scales | None = None,
     tau_m: float = 1.0,
     tau_r: float = 0.1,
     sweep: tuple[float, float, float] = (-1.0, 1.0, 0.25),
@@ -397,6 +399,7 @@ def build_synapse_dc(
     from analogvle.circuit import Dc
     from analogvle.spec import LayerSpec, NetworkSpec
 
+    scales = scales or Scales()
     layer = LayerSpec(1, np.array([tau_m]), np.array([tau_r]), "linear", 0.0, np.array([[float(weight)]]), np.zeros(1))
     net = NetworkSpec(inputs=1, layers=(layer,), errors="none")
     circuit = Circuit(title=f"analogvle DC bench: static synapse W = {weight} ({realization})")

@@ -36,7 +36,7 @@ _TROUBLE = re.compile(r"warning|error|singular|too small|abort|fail|unknown|not 
 def run_ngspice(netlist: Netlist, tmp_path: Path, name: str = "net") -> dict[str, np.ndarray]:
     """Write ``netlist`` (and its data files), run ``ngspice -b -r``, fail on any circuit warning."""
     path = netlist.write(tmp_path / f"{name}.cir")
-    out = subprocess.run(["ngspice", "-b", "-r", f"{name}.raw", path.name], cwd=tmp_path, capture_output=True,
+    out = subprocess.run(["ngspice", "-b", "-r", f"{name}.raw", path.name], cwd=tmp_path, check=False, capture_output=True,
                          text=True, timeout=120)
     text = out.stdout + out.stderr
     trouble = [ln for ln in text.splitlines() if _TROUBLE.search(ln) and not any(b in ln for b in _BENIGN)]
@@ -111,7 +111,7 @@ def _random_spec(draw) -> dict:
     errors = draw(st.sampled_from(["prospective", "instantaneous", "none"]))
     taus = st.sampled_from([0.1, 0.3, 0.5, 1.0, 2.0])
     phis = st.sampled_from(["tanh", "sigmoid", "softplus", "linear", "relu", "hard_tanh", "hard_sigmoid"])
-    layers, fan_in = [], inputs
+    layers = []
     for i, n in enumerate(sizes):
         phi = draw(phis)
         # gamma != 0 closes the algebraic loop s = W r + gamma phi'(s) q; with a step-shaped phi' (relu,
@@ -123,7 +123,6 @@ def _random_spec(draw) -> dict:
         if errors != "none" and draw(st.booleans()):
             layer.update(plastic=True, eta=0.1)
         layers.append(layer)
-        fan_in = n
     raw = {"name": "random", "time": {"dt": 0.01, "duration": 3.0, "learn_after": draw(st.sampled_from([0.0, 1.0]))},
            "input": {"kind": "sines", "omegas": [0.7, 2.1], "phases": [0.3, 0.0]} if draw(st.booleans()) else
            {"kind": "square", "period": 2.0, "smooth_sigma": 0.05},

@@ -31,7 +31,7 @@ class Scales:
     c_unit: float = 1e-9
 
     @classmethod
-    def from_spec(cls, circuit) -> "Scales":
+    def from_spec(cls, circuit) -> Scales:
         return cls(circuit.time_scale, circuit.v_scale, circuit.g_unit, circuit.c_unit)
 
 
@@ -41,7 +41,7 @@ class Builder:
 
     target: Circuit | Subckt
     scales: Scales
-    cells: "FilterCells"
+    cells: FilterCells
     notes: list[str] = field(default_factory=list)  # non-idealities to report
 
     def add(self, element: Element) -> Element:

@@ -183,7 +183,7 @@ def _error_neuron(b: Builder, net, l: int, i: int, nodes: NetworkNodes, *, label
         b.comment("p = r' eps = eps (linear: r' = 1, a unity VCVS)")
         b.add(vcvs(f"Ep_{tag}", p, "0", q, "0", 1.0, owner=owner, role="r' eps with r' = 1"))
     else:
-        b.comment(f"p = r' eps = phi'(uhat) * eps  (phi' and the product in one behavioural source)")
+        b.comment("p = r' eps = phi'(uhat) * eps  (phi' and the product in one behavioural source)")
         expr = f"{ACTIVATIONS[layer.phi].spice_dphi.format(x=_phi_arg(b, uhat))}*v({q})"
         b.add(bvoltage(f"Bp_{tag}", p, expr, owner=owner, role=f"phi'(uhat)*eps, phi = {layer.phi}"))
     if errors == "prospective":
