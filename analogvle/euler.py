@@ -112,29 +112,47 @@ def _weight_pass(W, pre, e, b, s, sent, n, m, backward, lr):
     """One pass over W (n × m): s = W pre + b; sent = Wᵀe (if ``backward``); W += lr e preᵀ.
 
     ``sent`` uses W before the update; ``lr`` = η·dt, or 0 for no update.
+    Performance: the input is copied and Wᵀe summed into fresh buffers (so the
+    compiler sees no aliasing with W), and the fused loop takes two rows at a
+    time (half the traffic on those buffers); the loop vectorises.
     """
-    if backward:
+    x = pre[:m].copy()
+    if not backward and lr == 0.0:
+        for i in range(n):
+            row = W[i]
+            acc = 0.0
+            for j in range(m):
+                acc += row[j] * x[j]
+            s[i] = acc + b[i]
+        return
+    back = np.zeros(m)
+    for i in range(0, n - 1, 2):
+        w0, w1 = W[i], W[i + 1]
+        e0, e1 = e[i], e[i + 1]
+        c0, c1 = lr * e0, lr * e1
+        acc0 = 0.0
+        acc1 = 0.0
         for j in range(m):
-            sent[j] = 0.0
-    for i in range(n):
-        acc = 0.0
-        ei = e[i]
-        if lr != 0.0:
-            c = lr * ei
-            for j in range(m):
-                w = W[i, j]
-                acc += w * pre[j]
-                sent[j] += w * ei
-                W[i, j] = w + c * pre[j]
-        elif backward:
-            for j in range(m):
-                w = W[i, j]
-                acc += w * pre[j]
-                sent[j] += w * ei
-        else:
-            for j in range(m):
-                acc += W[i, j] * pre[j]
-        s[i] = acc + b[i]
+            a, c, xj = w0[j], w1[j], x[j]
+            acc0 += a * xj
+            acc1 += c * xj
+            back[j] += a * e0 + c * e1
+            w0[j] = a + c0 * xj
+            w1[j] = c + c1 * xj
+        s[i] = acc0 + b[i]
+        s[i + 1] = acc1 + b[i + 1]
+    if n % 2 == 1:  # the last, odd row
+        i = n - 1
+        w0, e0, c0 = W[i], e[i], lr * e[i]
+        acc0 = 0.0
+        for j in range(m):
+            a, xj = w0[j], x[j]
+            acc0 += a * xj
+            back[j] += a * e0
+            w0[j] = a + c0 * xj
+        s[i] = acc0 + b[i]
+    if backward:
+        sent[:m] = back
     if lr != 0.0:
         for i in range(n):
             b[i] += lr * e[i]

@@ -202,7 +202,9 @@ def test_kernel_matches_numpy_transcription(tmp_path, errors, target_source):
     np.testing.assert_array_equal(got.t, np.arange(len(want["x"])) * 2 * DT)
     for name, value in want.items():
         assert got[name].shape == value.shape, name
-        np.testing.assert_allclose(got[name], value, rtol=0, atol=1e-12, err_msg=name)
+        # 1e-12 of the signal's scale: prospective errors reach O(10) when τm/τr is large
+        scale = max(1.0, float(np.abs(value).max()))
+        np.testing.assert_allclose(got[name], value, rtol=0, atol=1e-12 * scale, err_msg=name)
     # the comparison is not vacuous: errors flow, weights move, only after learn_after
     if errors != "none":
         assert np.abs(want["layer1/e"]).max() > 1e-2
