@@ -13,7 +13,8 @@ all its components together and each component alone:
   circuit(t + s) − reference(t). Positive means the circuit runs *behind* the
   reference: circuit(t) ≈ reference(t − lag). Found on whole steps by a
   cross-correlation, then to sub-step precision by a bounded scalar
-  minimisation over the cubic spline of the circuit.
+  minimisation of RMS(circuit(t) − reference(t − s)) over the circuit's own
+  samples, the reference interpolated by a cubic spline.
 - ``nrmse_aligned``: the nrmse left once that lag is removed.
 
 The comparison passes when every signal's nrmse is finite and within the
@@ -121,8 +122,8 @@ def compare(
     unmatched = [p for p in patterns if not any(fnmatch.fnmatchcase(n, p) for n in [*ref.signals, *circ.signals])]
     if not common:
         raise CompareError(
-            f"no common signals matching {' '.join(patterns)}: reference has {_names(selected_ref)}, "
-            f"circuit has {_names(selected_circ)}"
+            f"no common signals matching {' '.join(patterns)}: the reference has {_names(selected_ref, ref)}, "
+            f"the circuit has {_names(selected_circ, circ)}"
         )
     for name in common:
         if ref.signals[name].shape[1:] != circ.signals[name].shape[1:]:
@@ -295,9 +296,11 @@ def _scale(r: np.ndarray) -> tuple[float, str]:
 
 
 def _lag(t, r, tc, c_raw, c, step) -> tuple[float, float]:
-    """(lag, RMS after removing it): the shift s minimising RMS(c(t + s) − r(t)), model time units.
+    """(lag, RMS after removing it): the shift s minimising RMS(c(t) − r(t − s)), model time units.
 
-    ``r`` and ``c`` are (N, K) on ``t``; ``c_raw`` is the circuit on its own grid ``tc``.
+    ``r`` and ``c`` are (N, K) on ``t``; ``c_raw`` is the circuit on its own grid ``tc``. The
+    reference (the clean, smooth one) is the one interpolated: interpolating a noisy circuit
+    would pull the optimum towards mid-step shifts, where interpolation smooths noise most.
     """
     n = len(t)
     if n < 4:
@@ -310,15 +313,15 @@ def _lag(t, r, tc, c_raw, c, step) -> tuple[float, float]:
         ru, cu = _resample(t, r, grid), _resample(t, c, grid)
         step = float(grid[1] - grid[0])
     k0 = _coarse_lag(ru, cu, max(1, int(MAX_LAG_FRACTION * n)))
-    spline = CubicSpline(tc, c_raw, axis=0)
+    spline = CubicSpline(t, r, axis=0)
     lo, hi = (k0 - 1) * step, (k0 + 1) * step
-    window = (t + lo >= tc[0] - 1e-9 * step) & (t + hi <= tc[-1] + 1e-9 * step)
+    window = (tc - hi >= t[0] - 1e-9 * step) & (tc - lo <= t[-1] + 1e-9 * step)
     if window.sum() < 2:
         return math.nan, math.nan
-    tw, rw = t[window], r[window]
+    tw, cw = tc[window], c_raw[window]
 
     def rms(s: float) -> float:
-        return float(np.sqrt(np.mean((spline(tw + s) - rw) ** 2)))
+        return float(np.sqrt(np.mean((cw - spline(tw - s)) ** 2)))
 
     best = minimize_scalar(rms, bounds=(lo, hi), method="bounded", options={"xatol": 1e-4 * step})
     candidates = [(float(best.fun), float(best.x)), (rms(k0 * step), k0 * step)]
@@ -353,8 +356,12 @@ def _select(signals: dict[str, np.ndarray], patterns: Sequence[str]) -> list[str
     return [n for n in signals if any(fnmatch.fnmatchcase(n, p) for p in patterns)]
 
 
-def _names(names: Sequence[str]) -> str:
-    return ", ".join(sorted(names)) if names else "none"
+def _names(names: Sequence[str], traj: Trajectory) -> str:
+    """The selected names, or what the file holds instead (at most 8 names)."""
+    if names:
+        return ", ".join(sorted(names))
+    held = sorted(traj.signals)
+    return f"none of {', '.join(held[:8])}{', ...' if len(held) > 8 else ''}" if held else "no signals"
 
 
 def _flat(values: np.ndarray) -> np.ndarray:
