@@ -246,6 +246,8 @@ class Circuit:
     options: dict = field(default_factory=dict)
     saves: list[str] = field(default_factory=list)  # node names for .save v(node)
     analysis: str = ""  # e.g. ".tran 1e-4 1.0 0 1e-5 uic"
+    data_files: dict[str, str] = field(default_factory=dict)  # file name → text, written beside the netlist
+    notes: list[str] = field(default_factory=list)  # non-idealities to report in the header
 
     def add(self, item: Item) -> Item:
         self.items.append(item)

@@ -104,18 +104,16 @@ def build_netlist(spec, realization: str | None = None) -> Netlist:
     realization cannot build the spec or a component leaves its physical range.
     """
     realization = realization or spec.circuit.realization
-    circuit = build_circuit(spec, realization)
-    return _finish(spec, realization, circuit)
+    circuit, probes, b_minimum = build_circuit(spec, realization)
+    return _finish(spec, realization, circuit, probes, b_minimum)
 
 
-def build_circuit(spec, realization: str) -> Circuit:
-    """The :class:`~analogvle.circuit.Circuit` of ``spec`` (before control cards and header)."""
+def build_circuit(spec, realization: str) -> tuple[Circuit, dict[str, Probe], int]:
+    """The circuit of ``spec`` (before control cards and header), its probes and its minimum B count."""
     scales = Scales.from_spec(spec.circuit)
     circuit = Circuit(title=f"analogvle netlist: {spec.name} ({realization} realization)")
-    b = Builder(circuit, scales, get_cells(realization))
-    circuit.data_files = {}  # type: ignore[attr-defined]
-    circuit.probes = {}  # type: ignore[attr-defined]
-    probes: dict[str, Probe] = circuit.probes  # type: ignore[attr-defined]
+    b = Builder(circuit, scales, get_cells(realization), circuit.notes)
+    probes: dict[str, Probe] = {}
     vs = scales.v_scale
 
     x_nodes = _input_sources(b, spec, circuit)
@@ -152,14 +150,13 @@ def build_circuit(spec, realization: str) -> Circuit:
         if layer.plastic:
             probes[f"layer{l}/W"] = Probe(tuple(w for row in nodes.w[l] for w in row), (layer.size, layer.fan_in), vs)
             probes[f"layer{l}/b"] = Probe(tuple(nodes.bias[l]), n, vs)
-    circuit.notes = b.notes  # type: ignore[attr-defined]
-    circuit.b_minimum = minimum_b_count(net, net.errors, gated=gate is not None) + (  # type: ignore[attr-defined]
-        minimum_b_count(spec.teacher, "none", gated=False) if spec.teacher is not None else 0
-    )
+    b_minimum = minimum_b_count(net, net.errors, gated=gate is not None)
+    if spec.teacher is not None:
+        b_minimum += minimum_b_count(spec.teacher, "none", gated=False)
     if spec.circuit.mismatch > 0:
         _apply_mismatch(circuit, spec.circuit.mismatch, spec.circuit.seed)
     check_physical_range(circuit, spec.source, scales)
-    return circuit
+    return circuit, probes, b_minimum
 
 
 def _input_sources(b: Builder, spec, circuit: Circuit) -> list[str]:
@@ -203,7 +200,7 @@ def _filesource(b: Builder, circuit: Circuit, name: str, model: str, fname: str,
     }))
     b.add(filesource(name, tuple(nodes), model, owner=fname, role="sampled source"))
     lines = [" ".join([format_number(k * dt)] + [format_number(v) for v in row]) for k, row in enumerate(data)]
-    circuit.data_files[fname] = "\n".join(lines) + "\n"  # type: ignore[attr-defined]
+    circuit.data_files[fname] = "\n".join(lines) + "\n"
 
 
 def _sampled_target(b: Builder, spec, circuit: Circuit) -> list[str]:
@@ -248,8 +245,7 @@ def _apply_mismatch(circuit: Circuit, sigma: float, seed: int) -> None:
     for sub in circuit.subckts:
         perturb(sub.items)
     perturb(circuit.items)
-    circuit.notes.append(f"component mismatch: R, C, G scaled by 1 + {format_number(sigma)}*N(0,1), "  # type: ignore
-                         f"seed {seed}")
+    circuit.notes.append(f"component mismatch: R, C, G scaled by 1 + {format_number(sigma)}*N(0,1), seed {seed}")
 
 
 def check_physical_range(circuit: Circuit, source: str, scales: Scales) -> None:
@@ -265,7 +261,7 @@ def check_physical_range(circuit: Circuit, source: str, scales: Scales) -> None:
                                f"physical range 0..{C_MAX:g} F {hint}")
 
 
-def _finish(spec, realization: str, circuit: Circuit) -> Netlist:
+def _finish(spec, realization: str, circuit: Circuit, probes: dict[str, Probe], b_minimum: int) -> Netlist:
     ts = spec.circuit.time_scale
     sim = spec.simulator
     tran = {
@@ -278,11 +274,10 @@ def _finish(spec, realization: str, circuit: Circuit) -> Netlist:
         "vntol": sim.vntol,
     }
     circuit.options = {"reltol": sim.reltol, "abstol": sim.abstol, "vntol": sim.vntol, "method": sim.method}
-    probes = circuit.probes  # type: ignore[attr-defined]
     circuit.saves = sorted({n for p in probes.values() for n in p.nodes})
     f = format_number
     circuit.analysis = f".tran {f(tran['step'])} {f(tran['stop'])} 0 {f(tran['max_step'])} uic"
-    summary = _summary(spec, realization, circuit)
+    summary = _summary(spec, realization, circuit, b_minimum)
     data = f"  (data files beside it: {', '.join(sorted(circuit.data_files))})" if circuit.data_files else ""
     circuit.header = [
         *format_summary(summary),
@@ -292,7 +287,7 @@ def _finish(spec, realization: str, circuit: Circuit) -> Netlist:
     return Netlist(
         name=spec.name,
         text=format_netlist(circuit),
-        data_files=dict(circuit.data_files),  # type: ignore[attr-defined]
+        data_files=dict(circuit.data_files),
         probes=probes,
         time_scale=ts,
         tran=tran,
@@ -300,7 +295,7 @@ def _finish(spec, realization: str, circuit: Circuit) -> Netlist:
     )
 
 
-def _summary(spec, realization: str, circuit: Circuit) -> dict:
+def _summary(spec, realization: str, circuit: Circuit, b_minimum: int) -> dict:
     s = get_summary(circuit)
     c = spec.circuit
     net = spec.network
@@ -311,8 +306,8 @@ def _summary(spec, realization: str, circuit: Circuit) -> dict:
         network=" -> ".join(map(str, (net.inputs,) + net.sizes)),
         errors=net.errors,
         target="teacher subcircuit" if spec.teacher is not None else ("sampled" if spec.target is not None else "none"),
-        b_minimum=circuit.b_minimum,  # type: ignore[attr-defined]
-        non_idealities=list(circuit.notes),  # type: ignore[attr-defined]
+        b_minimum=b_minimum,
+        non_idealities=list(circuit.notes),
         nodes=len({n for el in circuit.elements() for n in el.nodes} - {"0"}),
     )
     return s

@@ -248,3 +248,13 @@ def test_passive_lead_network_that_needs_an_unbuildable_resistor_is_refused():
     build_netlist(spec, "ideal")  # the ideal realization builds it
     with pytest.raises(NetlistError, match=r"network layer 1 neuron 1: lag series resistor .* Rm1_l1_n1 would be 1.0\d*e-07 Ohm"):
         build_netlist(spec, "passive")
+
+
+def test_mismatch_perturbs_r_c_g_reproducibly_by_seed_and_still_runs(tmp_path):
+    base = load_spec(ROOT / "sims/lagnet.toml", overrides={"time.duration": 5.0})
+    a, b, c = (build_netlist(load_spec(ROOT / "sims/lagnet.toml", overrides={
+        "time.duration": 5.0, "circuit.mismatch": 0.01, "circuit.seed": seed})) for seed in (1, 1, 2))
+    assert a.text == b.text != c.text != build_netlist(base).text
+    assert "Rs_l1_n0 s_l1_n0 0 1e6" not in a.text and "Br_l1_n0 r_l1_n0 0 V=tanh(v(uhat_l1_n0))" in a.text
+    assert any("mismatch" in n for n in a.summary["non_idealities"])
+    run_ngspice(a, tmp_path)
