@@ -62,11 +62,14 @@ def load_trajectory(path: str | Path) -> Trajectory:
     path = Path(path)
     if not path.is_file():
         raise TrajectoryError(f"{path}: trajectory file not found")
+    if not zipfile.is_zipfile(path):
+        raise TrajectoryError(f"{path}: not a trajectory file (expected an .npz archive)")
     try:
         with np.load(path, allow_pickle=False) as data:
             arrays = {k: data[k] for k in data.files}
     except (ValueError, OSError, zipfile.BadZipFile, EOFError) as exc:
-        raise TrajectoryError(f"{path}: not a trajectory file (.npz): {exc}") from exc
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise TrajectoryError(f"{path}: not a trajectory file (.npz): {first}") from exc
     if "t" not in arrays:
         raise TrajectoryError(f"{path}: not a trajectory file: no time array 't'")
     t = np.asarray(arrays.pop("t"), dtype=float)
@@ -92,10 +95,17 @@ def write_atomic(path: str | Path, write, mode: str = "wb") -> None:
     try:
         with os.fdopen(fd, mode) as f:
             write(f)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; outputs are not
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _json_default(obj):
