@@ -1,0 +1,147 @@
+"""The main job: reference, netlist, simulation and comparison of one spec, in one call.
+
+``analogvle run SPEC [--out DIR]`` writes into DIR (default ``sims/out/<name>/``):
+
+- ``reference.npz``: the adaptive NumPy reference;
+- ``<name>.cir`` (and its data files): the netlist that was simulated;
+- ``circuit.npz``: the circuit's trajectory, in model units;
+- ``metrics.json``, ``report.md``, ``summary.png``, ``layer*.png``: the comparison;
+- ``learning.png``: circuit and ideal learning on one plot (plastic specs);
+- ``bode.png``: a neuron's AC response against the analytic filters.
+
+It exits 0 when every compared signal is within the spec's tolerance, 1 when
+one is not.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from analogvle.spec import Spec, load_spec
+
+DEMO_SPEC = Path(__file__).resolve().parent.parent / "sims" / "lagnet.toml"
+
+
+@dataclass
+class RunResult:
+    out: Path
+    comparison: object  # analogvle.compare.Comparison
+    files: dict[str, Path]
+    timings: dict[str, float]  # s per stage
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def run(
+    spec: Spec,
+    out: str | Path | None = None,
+    *,
+    realization: str | None = None,
+    backend: str | None = None,
+    progress: bool = True,
+) -> RunResult:
+    """Run every stage for ``spec`` and write the report into ``out``."""
+    from analogvle.compare import compare
+    from analogvle.netlist import build_netlist, format_summary
+    from analogvle.reference import integrate
+    from analogvle.report import plot_learning, teacher_weights_from_meta, write_report
+    from analogvle.simulate import simulate
+    from analogvle.trajectory import save_trajectory
+
+    out = Path(out) if out is not None else Path("sims") / "out" / spec.name
+    realization = realization or spec.circuit.realization
+    files: dict[str, Path] = {}
+    timings: dict[str, float] = {}
+    say = _say if progress else (lambda message: None)
+
+    start = time.perf_counter()
+    say(f"[1/4] reference: adaptive integration of {spec.name} over {spec.time.duration:g} time units")
+    ref = integrate(spec, "adaptive", progress=progress)
+    files["reference"] = save_trajectory(out / "reference.npz", ref)
+    timings["reference"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    say(f"[2/4] netlist: {realization} realization")
+    netlist = build_netlist(spec, realization)
+    files["netlist"] = netlist.write(out / f"{spec.name}.cir")
+    for line in format_summary(netlist.summary):
+        say(f"      {line}")
+    timings["netlist"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    say(f"[3/4] simulate: ngspice transient ({backend or spec.simulator.backend} backend)")
+    circ = simulate(spec, backend=backend, realization=realization, netlist=netlist, progress=progress)
+    files["circuit"] = save_trajectory(out / "circuit.npz", circ)
+    timings["simulate"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    say("[4/4] compare: circuit against reference")
+    result = compare(ref, circ, signals=spec.compare.signals, tolerance=spec.compare.tolerance)
+    write_report(result, out, reference_path=files["reference"], circuit_path=files["circuit"])
+    files["report"] = out / "report.md"
+    extras = []
+    if any(layer.plastic for layer in spec.network.layers):
+        files["learning"] = plot_learning(
+            [(circ, f"circuit ({realization})"), (ref, "reference (adaptive)")],
+            out / "learning.png",
+            teacher_weights=teacher_weights_from_meta(ref.meta),
+            title=f"{spec.name}: learning in the circuit and in the ideal model",
+        )
+        extras.append(("Learning", "learning.png", "Circuit (solid) and ideal (dashed) learning; teacher weights dotted."))
+    bode = _bode(spec, realization, out / "bode.png")
+    if bode is not None:
+        files["bode"] = bode
+        extras.append(("Frequency response", "bode.png",
+                       "ngspice `.ac` of one neuron's cells against (1 + sτr)/(1 + sτm), its inverse "
+                       "and the exact adjoint filter."))
+    _append_sections(out / "report.md", extras)
+    timings["compare"] = time.perf_counter() - start
+    return RunResult(out=out, comparison=result, files=files, timings=timings)
+
+
+def _bode(spec: Spec, realization: str, path: Path) -> Path | None:
+    """The Bode plot of the first neuron with τr ≠ τm, if the netlist module can build its AC cells."""
+    try:
+        from analogvle.bode import plot_bode
+    except ImportError:
+        return None
+    return plot_bode(spec, realization, path)
+
+
+def _append_sections(report: Path, sections: list[tuple[str, str, str]]) -> None:
+    if not sections:
+        return
+    from analogvle.trajectory import write_atomic
+
+    text = report.read_text(encoding="utf-8")
+    for title, image, caption in sections:
+        text += f"\n## {title}\n\n{caption}\n\n![{title}]({image})\n"
+    write_atomic(report, lambda f: f.write(text), mode="w")
+
+
+def cli_run(args) -> int:
+    spec = load_spec(args.spec)
+    res = run(spec, args.out, realization=args.realization, backend=args.backend)
+    return _conclude(res)
+
+
+def cli_demo(args) -> int:
+    spec = load_spec(DEMO_SPEC)
+    _say(f"analogvle demo: {spec.name} teacher-student, W1 learning in the circuit ({DEMO_SPEC})")
+    res = run(spec, args.out)
+    return _conclude(res)
+
+
+def _conclude(res: RunResult) -> int:
+    from analogvle.compare import summary_line
+
+    print(summary_line(res.comparison))
+    stages = ", ".join(f"{k} {v:.1f} s" for k, v in res.timings.items())
+    print(f"stages: {stages}")
+    print(f"report: {res.files['report']}")
+    return 0 if res.comparison.passed else 1
