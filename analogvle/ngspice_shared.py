@@ -104,7 +104,7 @@ def _make_class():
     class _Shared(NgSpiceShared):
         """NgSpiceShared that records output lines instead of judging them."""
 
-        lines: list[str] = []
+        lines: list[str] = []  # noqa: RUF012 - class-level only during start-up; each run sets its own
         on_progress: Callable[[float], None] | None = None
         exited: bool = False
 
@@ -202,7 +202,7 @@ class SharedNgspice:
         out = {}
         for name in names:
             vec = name[2:-1] if name.startswith("v(") and name.endswith(")") else name
-            info = self._ng._ngspice_shared.ngGet_Vec_Info(f"{plot}.{vec}".encode("utf-8"))
+            info = self._ng._ngspice_shared.ngGet_Vec_Info(f"{plot}.{vec}".encode())
             if info == ffi.NULL or info.v_length <= 0:
                 raise SimulationError(f"ngspice output has no vector {name!r} in plot {plot}")
             n = info.v_length

@@ -28,6 +28,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Self
 
 import numpy as np
 
@@ -87,7 +88,7 @@ def simulate(
         "ngspice_version": run.version,
         "ngspice_wall_time": run.wall_time,
         "time_scale": netlist.time_scale,
-        "circuit_points": int(len(run.vectors["time"])),
+        "circuit_points": len(run.vectors["time"]),
     }
     if run.warnings:
         producer["ngspice_warnings"] = run.warnings
@@ -189,7 +190,9 @@ def ngspice_version() -> int | None:
     if exe is None:
         raise SimulationError(f"ngspice is not installed (no 'ngspice' on PATH); {INSTALL_HINT}")
     try:
-        text = subprocess.run([exe, "-v"], capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL).stdout
+        text = subprocess.run(
+            [exe, "-v"], check=False, capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL
+        ).stdout
     except (OSError, subprocess.TimeoutExpired):
         return None
     match = re.search(r"ngspice-(\d+)", text)
@@ -264,7 +267,7 @@ class _Progress:
     def active(self) -> bool:
         return self.bar is not None
 
-    def __enter__(self) -> _Progress:
+    def __enter__(self) -> Self:
         if self.enabled:
             from tqdm import tqdm
 

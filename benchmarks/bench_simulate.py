@@ -65,7 +65,7 @@ def main() -> None:
                 sims.append(time.perf_counter() - t0)
             row[f"{backend}_ngspice_s"] = min(walls)
             row[f"{backend}_simulate_s"] = min(sims)
-            row["circuit_points"] = int(len(run.vectors["time"]))
+            row["circuit_points"] = len(run.vectors["time"])
         rows.append(row)
         print(f"width {width}: {synapses} synapses, " + ", ".join(
             f"{b} {row[f'{b}_simulate_s']:.2f} s" for b in args.backends), flush=True)

@@ -255,7 +255,6 @@ def test_lagnet_circuit_with_errors_matches_the_adaptive_reference_on_both_backe
     _check_against_reference(spec, ("r", "uhat", "e"))
 
 
-@pytest.mark.slow
 def test_lagnet_circuit_with_errors_and_gamma_matches_the_adaptive_reference():
     from analogvle.reference import ReferenceError
 
@@ -276,7 +275,7 @@ def test_cli_simulate_writes_the_trajectory_file(tmp_path):
     out = tmp_path / "circ.npz"
     proc = subprocess.run(
         [sys.executable, "-m", "analogvle", "simulate", str(spec_file), "-o", str(out), "--backend", "subprocess"],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True, text=True, timeout=120, check=False,
     )
     assert proc.returncode == 0, proc.stderr
     assert str(out) in proc.stdout and proc.stdout.count("\n") == 1
