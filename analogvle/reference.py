@@ -12,8 +12,14 @@ methods over it:
 Times are model time units. With γ ≠ 0 the instantaneous relations form an
 algebraic loop (ŭ needs e, e needs r′(ŭ) and the errors from above): it is
 solved at every evaluation by fixed-point iteration to round-off (relative
-1e-14), with a Newton fallback (scipy ``root``) should the iteration not
-contract — never by inserting a delay.
+1e-14; or, where the iteration stalls in a round-off cycle, ≤ 1e-12 — errors
+amplified by k_p = τm/τr layer after layer make that floor reachable), with a
+Newton fallback (scipy ``root``) should the iteration not contract — never by
+inserting a delay. The largest accepted relative change goes into the meta.
+
+The equations live once, in the compiled kernels of :mod:`analogvle.kernels`
+(numba); :class:`ContinuousModel` packs their arrays and keeps the per-layer
+list interface, and the ``rk4`` time loop runs inside a kernel too.
 """
 
 from __future__ import annotations
@@ -25,9 +31,10 @@ import numpy as np
 from scipy.integrate import solve_ivp
 from scipy.optimize import root
 
+from analogvle import kernels as K
 from analogvle.activations import ACTIVATIONS
 from analogvle.errors import AnalogvleError
-from analogvle.inputs import input_function, target_function
+from analogvle.inputs import input_function, input_values, sampled_values, target_function
 from analogvle.spec import NetworkSpec, Spec, check_fixed_step
 from analogvle.trajectory import Trajectory, producer_meta, save_trajectory, signal_name
 
@@ -35,6 +42,9 @@ METHODS = ("adaptive", "rk4", "gle-euler")
 ADAPTIVE_OPTIONS = {"method": "DOP853", "rtol": 1e-10, "atol": 1e-12}  # scipy solve_ivp
 LOOP_RTOL = 1e-14
 LOOP_MAX_ITER = 200
+LOOP_FLOOR = 1e-12  # accepted relative change once the iteration stalls in a round-off cycle
+LOOP = np.array([LOOP_RTOL, LOOP_FLOOR, LOOP_MAX_ITER], dtype=float)  # the kernels' loop settings
+RK4_CHUNK = 4096  # rk4 steps per kernel call: bounds the memory of the precomputed inputs
 
 
 class ReferenceError(AnalogvleError):
@@ -55,8 +65,7 @@ class _Layer:
     k_s: np.ndarray  # τr/τm: weight of the summed input in ŭ
     k_v: np.ndarray  # 1 − τm/τr: weight of v in e
     k_p: np.ndarray  # τm/τr: weight of r′ε in e
-    phi: object
-    dphi: object
+    code: int  # activation code of the compiled φ (analogvle.activations.activate)
     gamma: float
     plastic: bool
     eta: float
@@ -65,7 +74,6 @@ class _Layer:
 def _elaborate(net: NetworkSpec) -> list[_Layer]:
     out = []
     for layer in net.layers:
-        act = ACTIVATIONS[layer.phi]
         ratio = layer.tau_r / layer.tau_m
         out.append(
             _Layer(
@@ -77,8 +85,7 @@ def _elaborate(net: NetworkSpec) -> list[_Layer]:
                 k_s=ratio,
                 k_v=1.0 - 1.0 / ratio,
                 k_p=1.0 / ratio,
-                phi=act.phi,
-                dphi=act.dphi,
+                code=ACTIVATIONS[layer.phi].code,
                 gamma=layer.gamma,
                 plastic=layer.plastic,
                 eta=layer.eta,
@@ -103,15 +110,47 @@ class _StateLayout:
         sl, shape = self.slices[name]
         return y[sl].reshape(shape)
 
+    def offset(self, name: str) -> int:
+        """Start of ``name`` in the flat state, or −1 if it is not part of it."""
+        return self.slices[name][0].start if name in self.slices else -1
+
     def __contains__(self, name: str) -> bool:
         return name in self.slices
+
+
+def _pack(net: NetworkSpec | None, layout: _StateLayout, prefix: str) -> tuple[np.ndarray, ...]:
+    """The kernels' arrays (ip, fp, sc, Wst) of one network (see :mod:`analogvle.kernels`)."""
+    if net is None:
+        return np.zeros((0, 7), np.int64), np.zeros((0, 7, 1)), np.zeros((0, 2)), np.zeros((0, 1, 1))
+    lays = _elaborate(net)
+    L, width, fan = len(lays), max(lay.n for lay in lays), max(lay.m for lay in lays)
+    ip = np.zeros((L, 7), np.int64)
+    fp = np.zeros((L, 7, width))
+    sc = np.zeros((L, 2))
+    Wst = np.zeros((L, width, fan))
+    for l, (lay, ls) in enumerate(zip(lays, net.layers)):
+        i = l + 1
+        ip[l] = (lay.n, lay.m, lay.code, layout.offset(f"{prefix}u{i}"), layout.offset(f"{prefix}v{i}"),
+                 layout.offset(f"{prefix}W{i}"), layout.offset(f"{prefix}b{i}"))
+        for row, vec in enumerate((lay.tau_m, lay.tau_r, lay.k_u, lay.k_s, lay.k_v, lay.k_p, ls.bias)):
+            fp[l, row, : lay.n] = vec
+        sc[l] = (lay.gamma, lay.eta)
+        Wst[l, : lay.n, : lay.m] = ls.weights
+    return ip, fp, sc, Wst
+
+
+def _work(Wst: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    L, width, fan = Wst.shape
+    return np.zeros((K.WORK_ROWS, L, width)), np.zeros((L, width, fan))
 
 
 class ContinuousModel:
     """The right-hand side dy/dt of the whole system: student, errors, weights, teacher.
 
     State (flattened): student ``u{l}`` and, for prospective errors, ``v{l}``;
-    ``W{l}`` and ``b{l}`` of plastic layers; teacher ``tu{l}``.
+    ``W{l}`` and ``b{l}`` of plastic layers; teacher ``tu{l}``. Every relation
+    is computed by the compiled kernels of :mod:`analogvle.kernels`; this class
+    packs their arrays and returns per-layer lists.
     """
 
     def __init__(self, spec: Spec):
@@ -136,8 +175,13 @@ class ContinuousModel:
         if spec.teacher is not None:
             for i, lay in enumerate(self.teacher, 1):
                 self.layout.add(f"tu{i}", (lay.n,))
-        self._e_guess: list[np.ndarray] | None = None
+        self.mode = K.ERROR_CODES[self.errors]
+        self.packed = _pack(spec.network, self.layout, "")
+        self.teacher_packed = _pack(spec.teacher, self.layout, "t")
+        self.n_out = self.layers[-1].n
+        self._guess = np.zeros(self.packed[0].shape[:1] + self.packed[1].shape[2:])  # last converged e, (L, width)
         self.loop_iterations_max = 0
+        self.loop_residual = np.zeros(1)  # largest accepted relative change of the γ loop
 
     # -- state ----------------------------------------------------------------
 
@@ -161,134 +205,147 @@ class ContinuousModel:
                 b.append(self.static_b[i - 1])
         return W, b
 
+    # -- packing between per-layer lists and the kernels' padded arrays --------
+
+    def _padded(self, vectors) -> np.ndarray:
+        out = np.zeros(self._guess.shape)
+        for l, vec in enumerate(vectors):
+            out[l, : len(vec)] = vec
+        return out
+
+    def _padded_W(self, W) -> np.ndarray:
+        out = np.zeros(self.packed[3].shape)
+        for l, Wi in enumerate(W):
+            out[l, : Wi.shape[0], : Wi.shape[1]] = Wi
+        return out
+
+    def _lists(self, arr: np.ndarray) -> list[np.ndarray]:
+        return [arr[l, : lay.n] for l, lay in enumerate(self.layers)]
+
+    def _sampled_target(self, t: float) -> np.ndarray:
+        """The target buffer the kernels read: the sampled target, else zeros (a teacher fills it)."""
+        if self.teacher is None and self.target_of_t is not None:
+            return np.array(self.target_of_t(t), dtype=float)
+        return np.zeros(self.n_out)
+
     # -- instantaneous relations --------------------------------------------
 
     def target(self, t: float, y: np.ndarray, x: np.ndarray) -> np.ndarray | None:
         """The teacher's output r_L (or the sampled target) at time t."""
         if self.teacher is not None:
-            r = x
-            for i, (lay, ls) in enumerate(zip(self.teacher, self.spec.teacher.layers), 1):
-                s = ls.weights @ r + ls.bias
-                uhat = lay.k_u * self.layout.view(y, f"tu{i}") + lay.k_s * s
-                r = lay.phi(uhat)
-            return r
+            tip, tfp, _, tWst = self.teacher_packed
+            twork, Wg_t = _work(tWst)
+            K.teacher_pass(np.asarray(x, dtype=float), np.ascontiguousarray(y, dtype=float), tip, tfp, tWst, twork, Wg_t)
+            return twork[K.R, -1, : self.n_out].copy()
         if self.target_of_t is not None:
             return self.target_of_t(t)
         return None
 
     def forward(self, x, u, W, b, gamma_e):
         """Bottom-up: summed inputs s, ŭ, r, r′ per layer, given the γ·e terms."""
-        s_all, uhat_all, r_all, rp_all = [], [], [], []
-        r = x
-        for lay, ui, Wi, bi, ge in zip(self.layers, u, W, b, gamma_e):
-            s = Wi @ r + bi + ge
-            uhat = lay.k_u * ui + lay.k_s * s
-            r = lay.phi(uhat)
-            s_all.append(s)
-            uhat_all.append(uhat)
-            r_all.append(r)
-            rp_all.append(lay.dphi(uhat))
-        return s_all, uhat_all, r_all, rp_all
+        ip, fp = self.packed[:2]
+        s, uhat, r, rp = (np.zeros(self._guess.shape) for _ in range(4))
+        K.forward_core(np.asarray(x, dtype=float), self._padded(u), self._padded_W(W), self._padded(b),
+                       self._padded(gamma_e), ip, fp, s, uhat, r, rp)
+        return self._lists(s), self._lists(uhat), self._lists(r), self._lists(rp)
 
     def backward(self, r_all, rp_all, v, W, target, mode: str | None = None):
         """Top-down: ε (the error input) and e per layer; ``mode`` overrides the spec's errors."""
         prospective = (mode or self.errors) == "prospective"
-        L = len(self.layers)
-        eps_all: list[np.ndarray] = [None] * L  # type: ignore[list-item]
-        e_all: list[np.ndarray] = [None] * L  # type: ignore[list-item]
-        eps = self.beta * (target - r_all[-1])
-        for i in range(L - 1, -1, -1):
-            lay = self.layers[i]
-            inst = rp_all[i] * eps
-            e = lay.k_v * v[i] + lay.k_p * inst if prospective else inst
-            eps_all[i], e_all[i] = eps, e
-            if i > 0:
-                eps = W[i].T @ e
-        return eps_all, e_all
+        ip, fp = self.packed[:2]
+        eps, e = np.zeros(self._guess.shape), np.zeros(self._guess.shape)
+        K.backward_core(self._padded(r_all), self._padded(rp_all), self._padded(v), self._padded_W(W),
+                        np.asarray(target, dtype=float), self.beta, prospective, ip, fp, eps, e)
+        return self._lists(eps), self._lists(e)
+
+    def _evaluate_work(self, t: float, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """x, target, and the kernels' work arrays (work, Wg) at (t, y), the γ loop solved."""
+        x = np.asarray(self.x_of_t(t), dtype=float)
+        target = self._sampled_target(t)
+        ip, fp, sc, Wst = self.packed
+        tip, tfp, _, tWst = self.teacher_packed
+        work, Wg = _work(Wst)
+        twork, Wg_t = _work(tWst)
+        it = K.evaluate(x, target, y, ip, fp, sc, Wst, tip, tfp, tWst, self.beta, self.mode, LOOP,
+                        self._guess, self.loop_residual, work, Wg, twork, Wg_t)
+        if it < 0:
+            self._newton(t, x, target, work, Wg)
+        self.loop_iterations_max = max(self.loop_iterations_max, it)
+        return x, target, work, Wg
 
     def evaluate(self, t: float, y: np.ndarray) -> dict:
         """Every instantaneous variable at (t, y); solves the γ loop when needed."""
-        x = self.x_of_t(t)
+        y = np.ascontiguousarray(y, dtype=float)
+        x, target, work, _ = self._evaluate_work(t, y)
         L = len(self.layers)
         u = [self.layout.view(y, f"u{i}") for i in range(1, L + 1)]
         W, b = self.weights(y)
-        target = self.target(t, y, x)
-        zeros = [np.zeros(lay.n) for lay in self.layers]
-        out = {"x": x, "target": target, "u": u, "W": W, "b": b}
+        has_target = self.teacher is not None or self.target_of_t is not None
+        out = {"x": x, "target": target if has_target else None, "u": u, "W": W, "b": b}
+        lists = {name: self._lists(work[row]) for name, row in
+                 (("s", K.S), ("uhat", K.UHAT), ("r", K.R), ("rp", K.RP), ("eps", K.EPS), ("e", K.E))}
+        out.update(lists)
         if self.errors == "none":
-            s, uhat, r, rp = self.forward(x, u, W, b, zeros)
-            out.update(s=s, uhat=uhat, r=r, rp=rp, e=None, v=None, eps=None)
-            return out
-        v = [self.layout.view(y, f"v{i}") for i in range(1, L + 1)] if self.errors == "prospective" else zeros
-        gammas = [lay.gamma for lay in self.layers]
-
-        def pass_through(e_list):
-            ge = [g * e for g, e in zip(gammas, e_list)]
-            s, uhat, r, rp = self.forward(x, u, W, b, ge)
-            eps, e_new = self.backward(r, rp, v, W, target)
-            return (s, uhat, r, rp, eps), e_new
-
-        if not any(gammas):
-            fwd, e = pass_through(zeros)
+            out.update(e=None, v=None, eps=None)
+        elif self.errors == "prospective":
+            out["v"] = [self.layout.view(y, f"v{i}") for i in range(1, L + 1)]
         else:
-            fwd, e = self._solve_loop(pass_through, t)
-        s, uhat, r, rp, eps = fwd
-        out.update(s=s, uhat=uhat, r=r, rp=rp, eps=eps, e=e, v=v)
+            out["v"] = [np.zeros(lay.n) for lay in self.layers]
         return out
 
-    def _solve_loop(self, pass_through, t):
-        """Fixed point e = F(e) of the γ loop, to round-off; Newton if it does not contract."""
-        e = self._e_guess or [np.zeros(lay.n) for lay in self.layers]
-        for it in range(LOOP_MAX_ITER):
-            fwd, e_new = pass_through(e)
-            change = max(float(np.max(np.abs(a - c))) for a, c in zip(e_new, e))
-            scale = 1.0 + max(float(np.max(np.abs(a))) for a in e_new)
-            e = e_new
-            if change <= LOOP_RTOL * scale:
-                self.loop_iterations_max = max(self.loop_iterations_max, it + 1)
-                self._e_guess = e
-                return fwd, e
-        sizes = np.cumsum([lay.n for lay in self.layers])[:-1]
+    def _newton(self, t: float, x: np.ndarray, target: np.ndarray, work: np.ndarray, Wg: np.ndarray) -> None:
+        """The γ loop by Newton (scipy ``root``) when the fixed point does not contract; fills work."""
+        ip, fp, sc, _ = self.packed
+        idx = [(l, lay.n) for l, lay in enumerate(self.layers)]
 
-        def residual(flat):
-            return np.concatenate(pass_through(np.split(flat, sizes))[1]) - flat
+        def pass_through(flat):
+            pos = 0
+            for l, n in idx:
+                work[K.E_IN, l, :n] = flat[pos : pos + n]
+                pos += n
+            K.sweep(x, target, ip, fp, sc, work, Wg, self.beta, self.mode)
+            return np.concatenate([work[K.E, l, :n] for l, n in idx])
 
-        sol = root(residual, np.concatenate(e), method="hybr", options={"xtol": 1e-14})
+        start = np.concatenate([self._guess[l, :n] for l, n in idx])
+        sol = root(lambda flat: pass_through(flat) - flat, start, method="hybr", options={"xtol": 1e-14})
         if not sol.success:
             raise ReferenceError(f"the gamma loop has no solution at t = {t:g}: {sol.message}")
-        e = np.split(sol.x, sizes)
-        self._e_guess = e
-        return pass_through(e)[0], e
+        pass_through(sol.x)
+        work[K.E] = work[K.E_IN]  # e is the root itself
+        self._guess[...] = work[K.E]
 
     # -- dynamics -----------------------------------------------------------
 
     def rhs(self, t: float, y: np.ndarray, learning: bool) -> np.ndarray:
         """dy/dt; ``learning`` switches plasticity on (the learn_after gate)."""
-        return self.rhs_from(self.evaluate(t, y), y, learning)
+        y = np.ascontiguousarray(y, dtype=float)
+        x = np.asarray(self.x_of_t(t), dtype=float)
+        dy = np.empty_like(y)
+        tip, tfp, _, tWst = self.teacher_packed
+        it = K.rhs(dy, x, self._sampled_target(t), y, learning, *self.packed, tip, tfp, tWst,
+                   self.beta, self.mode, LOOP, self._guess, self.loop_residual)
+        if it < 0:  # the fixed point did not converge: Newton
+            x, _, work, _ = self._evaluate_work(t, y)
+            self._assemble(dy, y, x, work, learning)
+        self.loop_iterations_max = max(self.loop_iterations_max, it)
+        return dy
+
+    def _assemble(self, dy: np.ndarray, y: np.ndarray, x: np.ndarray, work: np.ndarray, learning: bool) -> None:
+        ip, fp, sc, _ = self.packed
+        tip, tfp, _, tWst = self.teacher_packed
+        twork, Wg_t = _work(tWst)
+        K.assemble(dy, y, x, work, ip, fp, sc, tip, tfp, tWst, twork, Wg_t, learning, self.mode)
 
     def rhs_from(self, ev: dict, y: np.ndarray, learning: bool) -> np.ndarray:
         """dy/dt from the instantaneous variables ``ev = evaluate(t, y)``."""
+        y = np.ascontiguousarray(y, dtype=float)
+        work = np.zeros((K.WORK_ROWS,) + self._guess.shape)
+        for name, row in (("s", K.S), ("u", K.U), ("r", K.R), ("rp", K.RP), ("eps", K.EPS), ("e", K.E),
+                          ("v", K.V)):
+            if ev.get(name) is not None:
+                work[row] = self._padded(ev[name])
         dy = np.empty_like(y)
-        view = self.layout.view
-        r_prev = ev["x"]
-        for i, lay in enumerate(self.layers, 1):
-            view(dy, f"u{i}")[...] = (ev["s"][i - 1] - ev["u"][i - 1]) / lay.tau_m
-            if self.errors == "prospective":
-                inst = ev["rp"][i - 1] * ev["eps"][i - 1]
-                view(dy, f"v{i}")[...] = (inst - ev["v"][i - 1]) / lay.tau_r
-            if f"W{i}" in self.layout:
-                rate = lay.eta if learning else 0.0
-                e = ev["e"][i - 1]
-                view(dy, f"W{i}")[...] = rate * np.outer(e, r_prev)
-                view(dy, f"b{i}")[...] = rate * e
-            r_prev = ev["r"][i - 1]
-        if self.teacher is not None:
-            r = ev["x"]
-            for i, (lay, ls) in enumerate(zip(self.teacher, self.spec.teacher.layers), 1):
-                s = ls.weights @ r + ls.bias
-                tu = view(y, f"tu{i}")
-                view(dy, f"tu{i}")[...] = (s - tu) / lay.tau_m
-                r = lay.phi(lay.k_u * tu + lay.k_s * s)
+        self._assemble(dy, y, np.asarray(ev["x"], dtype=float), work, learning)
         return dy
 
     def learning_at(self, t: float) -> bool:
@@ -349,35 +406,67 @@ def integrate(spec: Spec, method: str = "adaptive", *, progress: bool = False, r
         producer = {"kind": "reference", "method": "adaptive", "solver": options.pop("method"), **options}
     signals = model.record(times, states)
     if spec.network.has_gamma and spec.network.errors != "none":
-        producer["gamma_loop"] = f"fixed point to rel. {LOOP_RTOL:g} (Newton fallback)"
+        producer["gamma_loop"] = (f"fixed point to rel. {LOOP_RTOL:g}, or {LOOP_FLOOR:g} when stalled "
+                                  "in a round-off cycle (Newton fallback)")
         producer["gamma_loop_iterations_max"] = model.loop_iterations_max
+        producer["gamma_loop_residual_max"] = float(model.loop_residual[0])
     wall = _time.perf_counter() - start
     return Trajectory(t=times, signals=signals, meta=producer_meta(spec, producer, wall))
 
 
 def _rk4(model: ContinuousModel, spec: Spec, progress: bool) -> np.ndarray:
-    """Classic RK4 with step dt; the learning gate is held for the whole step."""
+    """Classic RK4 with step dt; the learning gate is held for the whole step.
+
+    The time loop runs in :func:`analogvle.kernels.rk4_steps`, in chunks of
+    ``RK4_CHUNK`` steps whose inputs (and sampled targets) are precomputed at
+    the stage times t, t + dt/2, t + dt. A step whose γ loop does not converge
+    by fixed-point iteration is redone here through ``model.rhs`` (Newton).
+    """
     dt, n, every = spec.time.dt, spec.time.n_steps, spec.time.save_every
-    y = model.initial_state()
+    y = np.ascontiguousarray(model.initial_state(), dtype=float)
     out = np.empty((n // every + 1, y.size))
     out[0] = y
-    steps = range(n)
+    bar = None
     if progress:
         from tqdm import tqdm
 
-        steps = tqdm(steps, desc="rk4", unit="step", mininterval=1.0, leave=False)
-    f = model.rhs
-    for k in steps:
-        t = k * dt
-        learn = model.learning_at(t)
-        k1 = f(t, y, learn)
-        k2 = f(t + dt / 2, y + dt / 2 * k1, learn)
-        k3 = f(t + dt / 2, y + dt / 2 * k2, learn)
-        k4 = f(t + dt, y + dt * k3, learn)
-        y = y + dt / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
-        if (k + 1) % every == 0:
-            out[(k + 1) // every] = y
+        bar = tqdm(total=n, desc="rk4", unit="step", mininterval=1.0, leave=False)
+    tip, tfp, _, tWst = model.teacher_packed
+    stats = np.zeros(1, dtype=np.int64)
+    k = 0
+    while k < n:
+        k1 = min(k + RK4_CHUNK, n)
+        t = np.arange(k, k1) * dt
+        stage_t = np.stack([t, t + dt / 2, t + dt], axis=1).ravel()
+        xs = np.ascontiguousarray(input_values(spec.input, stage_t, dt).reshape(k1 - k, 3, -1), dtype=float)
+        targets = np.zeros((k1 - k, 3, model.n_out))
+        if spec.teacher is None and spec.target is not None:
+            targets[...] = sampled_values(spec.target.data, stage_t, dt).reshape(k1 - k, 3, -1)
+        done = K.rk4_steps(y, k, k1, dt, spec.time.learn_after, every, xs, targets, out, *model.packed,
+                           tip, tfp, tWst, model.beta, model.mode, LOOP, model._guess, model.loop_residual, stats)
+        if done < k1:  # the γ loop failed in step `done`: take it here, with the Newton fallback
+            y[:] = _rk4_step(model, done * dt, dt, y)
+            done += 1
+            if done % every == 0:
+                out[done // every] = y
+        if bar is not None:
+            bar.update(done - k)
+        k = done
+    if bar is not None:
+        bar.close()
+    model.loop_iterations_max = max(model.loop_iterations_max, int(stats[0]))
     return out
+
+
+def _rk4_step(model: ContinuousModel, t: float, dt: float, y: np.ndarray) -> np.ndarray:
+    """One classic RK4 step through ``model.rhs`` (the same arithmetic as the kernel)."""
+    learn = model.learning_at(t)
+    f = model.rhs
+    k1 = f(t, y, learn)
+    k2 = f(t + dt / 2, y + dt / 2 * k1, learn)
+    k3 = f(t + dt / 2, y + dt / 2 * k2, learn)
+    k4 = f(t + dt, y + dt * k3, learn)
+    return y + dt / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
 
 
 def _adaptive(model: ContinuousModel, spec: Spec, times: np.ndarray, options: dict) -> np.ndarray:
