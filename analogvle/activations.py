@@ -9,10 +9,9 @@ kernels. ``tests/test_activations.py`` holds the forms together.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Callable
-
-import math
 
 import numpy as np
 from numba import njit

@@ -1,7 +1,7 @@
 """Compiled (numba) kernels of the continuous GLE system: the one implementation
 behind :class:`analogvle.reference.ContinuousModel`.
 
-A network is packed into four arrays (see ``reference._pack``), padded to the
+A network is packed into four arrays (:func:`pack`), padded to the
 widest layer and the largest fan-in:
 
 - ``ip`` int64 (L, 7): size n, fan-in m, activation code, and the offsets of
@@ -21,10 +21,14 @@ width, fan) the weights in use. Error modes: 0 prospective, 1 instantaneous,
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import numpy as np
 from numba import njit
 
-from analogvle.activations import activate
+from analogvle.activations import ACTIVATIONS, activate
+from analogvle.spec import NetworkSpec
 
 PROSPECTIVE, INSTANTANEOUS, NO_ERRORS = 0, 1, 2
 ERROR_CODES = {"prospective": PROSPECTIVE, "instantaneous": INSTANTANEOUS, "none": NO_ERRORS}
@@ -237,3 +241,77 @@ def rk4_steps(y, k0, k1, dt, learn_after, every, xs, targets, out, ip, fp, sc, W
         if (k + 1) % every == 0:
             out[(k + 1) // every] = y
     return k1
+
+
+# ----------------------------------------------------------------------------
+# Packing (Python side)
+# ----------------------------------------------------------------------------
+
+
+@dataclass
+class Layer:
+    """Per-layer constants of the continuous equations."""
+
+    n: int
+    m: int
+    tau_m: np.ndarray
+    tau_r: np.ndarray
+    k_u: np.ndarray  # 1 − τr/τm: weight of u in ŭ
+    k_s: np.ndarray  # τr/τm: weight of the summed input in ŭ
+    k_v: np.ndarray  # 1 − τm/τr: weight of v in e
+    k_p: np.ndarray  # τm/τr: weight of r′ε in e
+    code: int  # activation code of the compiled φ (analogvle.activations.activate)
+    gamma: float
+    plastic: bool
+    eta: float
+
+
+def elaborate(net: NetworkSpec) -> list[Layer]:
+    """Per-layer constants of a network (the ratios the equations use)."""
+    out = []
+    for layer in net.layers:
+        ratio = layer.tau_r / layer.tau_m
+        out.append(
+            Layer(
+                n=layer.size,
+                m=layer.fan_in,
+                tau_m=layer.tau_m,
+                tau_r=layer.tau_r,
+                k_u=1.0 - ratio,
+                k_s=ratio,
+                k_v=1.0 - 1.0 / ratio,
+                k_p=1.0 / ratio,
+                code=ACTIVATIONS[layer.phi].code,
+                gamma=layer.gamma,
+                plastic=layer.plastic,
+                eta=layer.eta,
+            )
+        )
+    return out
+
+
+def pack(net: NetworkSpec | None, offset: Callable[[str], int], prefix: str) -> tuple[np.ndarray, ...]:
+    """The kernels' arrays (ip, fp, sc, Wst) of one network; ``offset(name)`` is a state slot's start or −1."""
+    if net is None:
+        return np.zeros((0, 7), np.int64), np.zeros((0, 7, 1)), np.zeros((0, 2)), np.zeros((0, 1, 1))
+    lays = elaborate(net)
+    L, width, fan = len(lays), max(lay.n for lay in lays), max(lay.m for lay in lays)
+    ip = np.zeros((L, 7), np.int64)
+    fp = np.zeros((L, 7, width))
+    sc = np.zeros((L, 2))
+    Wst = np.zeros((L, width, fan))
+    for l, (lay, ls) in enumerate(zip(lays, net.layers)):
+        i = l + 1
+        ip[l] = (lay.n, lay.m, lay.code, offset(f"{prefix}u{i}"), offset(f"{prefix}v{i}"),
+                 offset(f"{prefix}W{i}"), offset(f"{prefix}b{i}"))
+        for row, vec in enumerate((lay.tau_m, lay.tau_r, lay.k_u, lay.k_s, lay.k_v, lay.k_p, ls.bias)):
+            fp[l, row, : lay.n] = vec
+        sc[l] = (lay.gamma, lay.eta)
+        Wst[l, : lay.n, : lay.m] = ls.weights
+    return ip, fp, sc, Wst
+
+
+def new_work(Wst: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Zeroed ``work`` and ``Wg`` arrays for a network packed with static weights ``Wst``."""
+    L, width, fan = Wst.shape
+    return np.zeros((WORK_ROWS, L, width)), np.zeros((L, width, fan))

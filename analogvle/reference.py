@@ -25,17 +25,15 @@ list interface, and the ``rk4`` time loop runs inside a kernel too.
 from __future__ import annotations
 
 import time as _time
-from dataclasses import dataclass
 
 import numpy as np
 from scipy.integrate import solve_ivp
 from scipy.optimize import root
 
 from analogvle import kernels as K
-from analogvle.activations import ACTIVATIONS
 from analogvle.errors import AnalogvleError
 from analogvle.inputs import input_function, input_values, sampled_values, target_function
-from analogvle.spec import NetworkSpec, Spec, check_fixed_step
+from analogvle.spec import Spec, check_fixed_step
 from analogvle.trajectory import Trajectory, producer_meta, save_trajectory, signal_name
 
 METHODS = ("adaptive", "rk4", "gle-euler")
@@ -51,47 +49,6 @@ class ReferenceError(AnalogvleError):
     """The reference integrator failed (e.g. the γ loop has no solution)."""
 
     exit_code = 3
-
-
-@dataclass
-class _Layer:
-    """Per-layer constants of the continuous equations."""
-
-    n: int
-    m: int
-    tau_m: np.ndarray
-    tau_r: np.ndarray
-    k_u: np.ndarray  # 1 − τr/τm: weight of u in ŭ
-    k_s: np.ndarray  # τr/τm: weight of the summed input in ŭ
-    k_v: np.ndarray  # 1 − τm/τr: weight of v in e
-    k_p: np.ndarray  # τm/τr: weight of r′ε in e
-    code: int  # activation code of the compiled φ (analogvle.activations.activate)
-    gamma: float
-    plastic: bool
-    eta: float
-
-
-def _elaborate(net: NetworkSpec) -> list[_Layer]:
-    out = []
-    for layer in net.layers:
-        ratio = layer.tau_r / layer.tau_m
-        out.append(
-            _Layer(
-                n=layer.size,
-                m=layer.fan_in,
-                tau_m=layer.tau_m,
-                tau_r=layer.tau_r,
-                k_u=1.0 - ratio,
-                k_s=ratio,
-                k_v=1.0 - 1.0 / ratio,
-                k_p=1.0 / ratio,
-                code=ACTIVATIONS[layer.phi].code,
-                gamma=layer.gamma,
-                plastic=layer.plastic,
-                eta=layer.eta,
-            )
-        )
-    return out
 
 
 class _StateLayout:
@@ -118,32 +75,6 @@ class _StateLayout:
         return name in self.slices
 
 
-def _pack(net: NetworkSpec | None, layout: _StateLayout, prefix: str) -> tuple[np.ndarray, ...]:
-    """The kernels' arrays (ip, fp, sc, Wst) of one network (see :mod:`analogvle.kernels`)."""
-    if net is None:
-        return np.zeros((0, 7), np.int64), np.zeros((0, 7, 1)), np.zeros((0, 2)), np.zeros((0, 1, 1))
-    lays = _elaborate(net)
-    L, width, fan = len(lays), max(lay.n for lay in lays), max(lay.m for lay in lays)
-    ip = np.zeros((L, 7), np.int64)
-    fp = np.zeros((L, 7, width))
-    sc = np.zeros((L, 2))
-    Wst = np.zeros((L, width, fan))
-    for l, (lay, ls) in enumerate(zip(lays, net.layers)):
-        i = l + 1
-        ip[l] = (lay.n, lay.m, lay.code, layout.offset(f"{prefix}u{i}"), layout.offset(f"{prefix}v{i}"),
-                 layout.offset(f"{prefix}W{i}"), layout.offset(f"{prefix}b{i}"))
-        for row, vec in enumerate((lay.tau_m, lay.tau_r, lay.k_u, lay.k_s, lay.k_v, lay.k_p, ls.bias)):
-            fp[l, row, : lay.n] = vec
-        sc[l] = (lay.gamma, lay.eta)
-        Wst[l, : lay.n, : lay.m] = ls.weights
-    return ip, fp, sc, Wst
-
-
-def _work(Wst: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    L, width, fan = Wst.shape
-    return np.zeros((K.WORK_ROWS, L, width)), np.zeros((L, width, fan))
-
-
 class ContinuousModel:
     """The right-hand side dy/dt of the whole system: student, errors, weights, teacher.
 
@@ -156,8 +87,8 @@ class ContinuousModel:
     def __init__(self, spec: Spec):
         self.spec = spec
         self.net = spec.network
-        self.layers = _elaborate(spec.network)
-        self.teacher = _elaborate(spec.teacher) if spec.teacher is not None else None
+        self.layers = K.elaborate(spec.network)
+        self.teacher = K.elaborate(spec.teacher) if spec.teacher is not None else None
         self.x_of_t = input_function(spec)
         self.target_of_t = target_function(spec)
         self.errors = spec.network.errors
@@ -176,8 +107,8 @@ class ContinuousModel:
             for i, lay in enumerate(self.teacher, 1):
                 self.layout.add(f"tu{i}", (lay.n,))
         self.mode = K.ERROR_CODES[self.errors]
-        self.packed = _pack(spec.network, self.layout, "")
-        self.teacher_packed = _pack(spec.teacher, self.layout, "t")
+        self.packed = K.pack(spec.network, self.layout.offset, "")
+        self.teacher_packed = K.pack(spec.teacher, self.layout.offset, "t")
         self.n_out = self.layers[-1].n
         self._guess = np.zeros(self.packed[0].shape[:1] + self.packed[1].shape[2:])  # last converged e, (L, width)
         self.loop_iterations_max = 0
@@ -234,7 +165,7 @@ class ContinuousModel:
         """The teacher's output r_L (or the sampled target) at time t."""
         if self.teacher is not None:
             tip, tfp, _, tWst = self.teacher_packed
-            twork, Wg_t = _work(tWst)
+            twork, Wg_t = K.new_work(tWst)
             K.teacher_pass(np.asarray(x, dtype=float), np.ascontiguousarray(y, dtype=float), tip, tfp, tWst, twork, Wg_t)
             return twork[K.R, -1, : self.n_out].copy()
         if self.target_of_t is not None:
@@ -264,8 +195,8 @@ class ContinuousModel:
         target = self._sampled_target(t)
         ip, fp, sc, Wst = self.packed
         tip, tfp, _, tWst = self.teacher_packed
-        work, Wg = _work(Wst)
-        twork, Wg_t = _work(tWst)
+        work, Wg = K.new_work(Wst)
+        twork, Wg_t = K.new_work(tWst)
         it = K.evaluate(x, target, y, ip, fp, sc, Wst, tip, tfp, tWst, self.beta, self.mode, LOOP,
                         self._guess, self.loop_residual, work, Wg, twork, Wg_t)
         if it < 0:
@@ -333,7 +264,7 @@ class ContinuousModel:
     def _assemble(self, dy: np.ndarray, y: np.ndarray, x: np.ndarray, work: np.ndarray, learning: bool) -> None:
         ip, fp, sc, _ = self.packed
         tip, tfp, _, tWst = self.teacher_packed
-        twork, Wg_t = _work(tWst)
+        twork, Wg_t = K.new_work(tWst)
         K.assemble(dy, y, x, work, ip, fp, sc, tip, tfp, tWst, twork, Wg_t, learning, self.mode)
 
     def rhs_from(self, ev: dict, y: np.ndarray, learning: bool) -> np.ndarray:
