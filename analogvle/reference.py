@@ -239,9 +239,11 @@ class ContinuousModel:
 
         start = np.concatenate([self._guess[l, :n] for l, n in idx])
         sol = root(lambda flat: pass_through(flat) - flat, start, method="hybr", options={"xtol": 1e-14})
-        if not sol.success:
+        # hybr reports "no further improvement" at round-off: accept a root whose residual is at the floor
+        rel = float(np.max(np.abs(pass_through(sol.x) - sol.x))) / (1.0 + float(np.max(np.abs(sol.x))))
+        if not (sol.success or rel <= LOOP_FLOOR):
             raise ReferenceError(f"the gamma loop has no solution at t = {t:g}: {sol.message}")
-        pass_through(sol.x)
+        self.loop_residual[0] = max(self.loop_residual[0], rel)
         work[K.E] = work[K.E_IN]  # e is the root itself
         self._guess[...] = work[K.E]
 
