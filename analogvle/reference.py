@@ -166,7 +166,8 @@ class ContinuousModel:
         if self.teacher is not None:
             tip, tfp, _, tWst = self.teacher_packed
             twork, Wg_t = K.new_work(tWst)
-            K.teacher_pass(np.asarray(x, dtype=float), np.ascontiguousarray(y, dtype=float), tip, tfp, tWst, twork, Wg_t)
+            y = np.ascontiguousarray(y, dtype=float)
+            K.teacher_pass(np.asarray(x, dtype=float), y, tip, tfp, tWst, twork, Wg_t)
             return twork[K.R, -1, : self.n_out].copy()
         if self.target_of_t is not None:
             return self.target_of_t(t)
