@@ -156,7 +156,7 @@ class ContinuousModel:
     def _sampled_target(self, t: float) -> np.ndarray:
         """The target buffer the kernels read: the sampled target, else zeros (a teacher fills it)."""
         if self.teacher is None and self.target_of_t is not None:
-            return np.array(self.target_of_t(t), dtype=float)
+            return np.array(self.target_of_t(t), dtype=float)  # a fresh contiguous copy
         return np.zeros(self.n_out)
 
     # -- instantaneous relations --------------------------------------------
@@ -192,7 +192,7 @@ class ContinuousModel:
 
     def _evaluate_work(self, t: float, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """x, target, and the kernels' work arrays (work, Wg) at (t, y), the γ loop solved."""
-        x = np.asarray(self.x_of_t(t), dtype=float)
+        x = np.ascontiguousarray(self.x_of_t(t), dtype=float)
         target = self._sampled_target(t)
         ip, fp, sc, Wst = self.packed
         tip, tfp, _, tWst = self.teacher_packed
@@ -253,7 +253,7 @@ class ContinuousModel:
     def rhs(self, t: float, y: np.ndarray, learning: bool) -> np.ndarray:
         """dy/dt; ``learning`` switches plasticity on (the learn_after gate)."""
         y = np.ascontiguousarray(y, dtype=float)
-        x = np.asarray(self.x_of_t(t), dtype=float)
+        x = np.ascontiguousarray(self.x_of_t(t), dtype=float)
         dy = np.empty_like(y)
         tip, tfp, _, tWst = self.teacher_packed
         it = K.rhs(dy, x, self._sampled_target(t), y, learning, *self.packed, tip, tfp, tWst,
