@@ -12,6 +12,7 @@ Public contract (other stages import these):
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,7 +35,9 @@ from analogvle.circuit import (
 from analogvle.errors import NetlistError
 from analogvle.realizations import Builder, Scales, get_cells
 from analogvle.realizations.network import build_network, minimum_b_count
+from analogvle.realizations.nonideal import NonIdeal, noise_node, noise_samples
 
+_B_GAIN = re.compile(r"([-+]?[0-9.]+(?:e[-+]?[0-9]+)?)\*")  # the leading gain of a B current expression
 R_RANGE = (1e-3, 1e15)  # Ω, the physical range of a resistor
 C_MAX = 1.0  # F
 
@@ -112,7 +115,9 @@ def build_circuit(spec, realization: str) -> tuple[Circuit, dict[str, Probe], in
     """The circuit of ``spec`` (before control cards and header), its probes and its minimum B count."""
     scales = Scales.from_spec(spec.circuit)
     circuit = Circuit(title=f"analogvle netlist: {spec.name} ({realization} realization)")
-    b = Builder(circuit, scales, get_cells(realization), circuit.notes)
+    nonideal = NonIdeal.from_spec(spec)
+    b = Builder(circuit, scales, get_cells(realization), circuit.notes, nonideal)
+    circuit.notes.extend(nonideal.describe())
     probes: dict[str, Probe] = {}
     vs = scales.v_scale
 
@@ -150,6 +155,8 @@ def build_circuit(spec, realization: str) -> tuple[Circuit, dict[str, Probe], in
         if layer.plastic:
             probes[f"layer{l}/W"] = Probe(tuple(w for row in nodes.w[l] for w in row), (layer.size, layer.fan_in), vs)
             probes[f"layer{l}/b"] = Probe(tuple(nodes.bias[l]), n, vs)
+    if nonideal.noise:
+        _noise_sources(b, spec, circuit, nonideal)
     b_minimum = minimum_b_count(net, net.errors, gated=gate is not None)
     if spec.teacher is not None:
         b_minimum += minimum_b_count(spec.teacher, "none", gated=False)
@@ -229,18 +236,39 @@ def _teacher(b: Builder, spec, circuit: Circuit, x_nodes: list[str]) -> list[str
     return target
 
 
+def _noise_sources(b: Builder, spec, circuit: Circuit, nonideal: NonIdeal) -> None:
+    """The seeded noise voltages nz_* behind every summing node's noise current (a non-ideality)."""
+    tags = [f"l{l}_n{i}" for l, layer in enumerate(spec.network.layers, 1) for i in range(layer.size)]
+    data = noise_samples(nonideal, spec.circuit.seed, len(tags), spec.time.duration)
+    fname = f"{spec.name}_noise.txt"
+    b.comment("")
+    b.comment(f"==== transient noise: Gaussian samples every {format_number(nonideal.noise_dt)} time units, "
+              f"RMS {format_number(nonideal.noise)}, seed {spec.circuit.seed}, read from {fname}")
+    _filesource(b, circuit, "Anz", "fs_noise", fname, [noise_node(t) for t in tags], data, nonideal.noise_dt)
+
+
 def _apply_mismatch(circuit: Circuit, sigma: float, seed: int) -> None:
-    """Component mismatch: every R, C and G value times (1 + sigma·N(0, 1)), seeded, in netlist order."""
+    """Component mismatch: every R, C and G value times (1 + sigma·N(0, 1)), seeded, in netlist order.
+
+    Behavioural current sources whose expression starts with a gain (``k*...``:
+    multiplier synapses, learning currents, tanh-limited synapses) are
+    transconductors too; their gain is perturbed the same way.
+    """
     rng = np.random.default_rng(seed)
     key = {"R": "r", "C": "c", "G": "gm"}
 
     def perturb(items: list) -> None:
         for idx, item in enumerate(items):
             kind = getattr(item, "kind", None)
+            params = dict(getattr(item, "params", {}))
             if kind in key:
-                params = dict(item.params)
                 params[key[kind]] = params[key[kind]] * (1.0 + sigma * rng.standard_normal())
-                items[idx] = type(item)(item.primitive, item.name, item.nodes, params, item.owner, item.role)
+            elif kind == "B" and item.nodes[0] == "0" and (gain := _B_GAIN.match(params["expr"])):
+                k = float(gain.group(1)) * (1.0 + sigma * rng.standard_normal())
+                params["expr"] = format_number(k) + params["expr"][gain.end(1):]
+            else:
+                continue
+            items[idx] = type(item)(item.primitive, item.name, item.nodes, params, item.owner, item.role)
 
     for sub in circuit.subckts:
         perturb(sub.items)
@@ -385,11 +413,13 @@ def build_synapse_dc(
     tau_m: float = 1.0,
     tau_r: float = 0.1,
     sweep: tuple[float, float, float] = (-1.0, 1.0, 0.25),
+    nonideal: NonIdeal | None = None,
 ) -> Netlist:
     """A ``.dc`` bench: x → one static synapse W → a linear neuron; V(r)/V(x) should equal W.
 
     ``sweep`` is (start, stop, step) of x in model units; the probes are the
-    network's own ('x', 'layer1/u', 'layer1/uhat', 'layer1/r').
+    network's own ('x', 'layer1/u', 'layer1/uhat', 'layer1/r'). ``nonideal``: the
+    non-idealities of the synapse (default none).
     """
     from analogvle.circuit import Dc
     from analogvle.spec import LayerSpec, NetworkSpec
@@ -398,7 +428,7 @@ def build_synapse_dc(
     layer = LayerSpec(1, np.array([tau_m]), np.array([tau_r]), "linear", 0.0, np.array([[float(weight)]]), np.zeros(1))
     net = NetworkSpec(inputs=1, layers=(layer,), errors="none")
     circuit = Circuit(title=f"analogvle DC bench: static synapse W = {weight} ({realization})")
-    b = Builder(circuit, scales, get_cells(realization))
+    b = Builder(circuit, scales, get_cells(realization), nonideal=nonideal or NonIdeal())
     b.add(vsource("Vx_n0", "x_n0", "0", Dc(0.0), owner="bench", role="swept input"))
     nodes = build_network(b, net, label="bench", inputs=["x_n0"], errors="none")
     check_physical_range(circuit, "bench", scales)

@@ -130,7 +130,15 @@ class CircuitSpec:
     c_unit: float = 1e-9  # farads of a membrane capacitor
     realization: str = "ideal"
     mismatch: float = 0.0  # relative sigma of R, C and transconductances
-    seed: int = 0
+    seed: int = 0  # seeds the mismatch and the noise
+    # non-idealities (realizations/nonideal.py), each off by default; model units
+    leak_tau: float | None = None  # weight/bias capacitor leak time constant, model time units
+    g_out_ratio: float = 0.0  # transconductor output conductance / g_unit
+    synapse_linear_range: float | None = None  # V_L of tanh-limited synapses
+    multiplier_offset: float = 0.0  # offset of the learning multiplier e*r
+    weight_rail: float | None = None  # weights and biases clip at +-weight_rail
+    noise: float = 0.0  # RMS noise at every summing node
+    noise_dt: float | None = None  # time between noise samples (default save_dt)
 
 
 @dataclass(frozen=True)
@@ -528,7 +536,18 @@ class _Reader:
             realization=self.choice(t.get("realization", d.realization), "circuit.realization", REALIZATIONS),
             mismatch=self.number(t.get("mismatch", d.mismatch), "circuit.mismatch", nonneg=True),
             seed=self.integer(t.get("seed", d.seed), "circuit.seed"),
+            leak_tau=self.optional(t, "leak_tau", positive=True),
+            g_out_ratio=self.number(t.get("g_out_ratio", 0.0), "circuit.g_out_ratio", nonneg=True),
+            synapse_linear_range=self.optional(t, "synapse_linear_range", positive=True),
+            multiplier_offset=self.number(t.get("multiplier_offset", 0.0), "circuit.multiplier_offset"),
+            weight_rail=self.optional(t, "weight_rail", positive=True),
+            noise=self.number(t.get("noise", 0.0), "circuit.noise", nonneg=True),
+            noise_dt=self.optional(t, "noise_dt", positive=True),
         )
+
+    def optional(self, t: dict, key: str, *, positive: bool) -> float | None:
+        """A ``[circuit]`` number that is off (None) when absent."""
+        return self.number(t[key], f"circuit.{key}", positive=positive) if key in t else None
 
     def simulator(self, raw: Any, time: TimeSpec) -> SimulatorSpec:
         t = self.table(raw, "simulator", set(SimulatorSpec.__dataclass_fields__))

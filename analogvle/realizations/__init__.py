@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from analogvle.circuit import Circuit, Comment, Element, Subckt
+from analogvle.realizations.nonideal import NonIdeal
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ class Builder:
     scales: Scales
     cells: FilterCells
     notes: list[str] = field(default_factory=list)  # non-idealities to report
+    nonideal: NonIdeal = field(default_factory=NonIdeal)  # switches of nonideal.py (default: all off)
 
     def add(self, element: Element) -> Element:
         self.target.add(element)

@@ -18,6 +18,14 @@ from dataclasses import dataclass
 from analogvle.activations import ACTIVATIONS
 from analogvle.circuit import bcurrent, bvoltage, capacitor, isource, resistor, vccs, vcvs
 from analogvle.realizations import Builder
+from analogvle.realizations.nonideal import (
+    noise_source,
+    offset_term,
+    output_resistance,
+    synapse_expr,
+    tanh_input,
+    weight_rail,
+)
 
 #: leak time constant of a plastic weight's capacitor, model time units (a reported non-ideality)
 WEIGHT_LEAK_TAU = 1e8
@@ -118,21 +126,28 @@ def _forward_neuron(b: Builder, net, l: int, i: int, pre: list[str], nodes: Netw
     b.comment(f"-- {owner}: tau_m = {fmt_expr(layer.tau_m[i])}, tau_r = {fmt_expr(layer.tau_r[i])}")
     b.comment("summing node: V(s) = W r_prev + b + gamma e  (1/g_unit to ground, synapses W*g_unit)")
     b.add(resistor(f"Rs_{tag}", s, "0", 1.0 / sc.g_unit, owner=owner, role="summing resistor 1/g_unit"))
+    n_gm = 0  # transconductors feeding s (for their output resistance)
     for j, src in enumerate(pre):
         if layer.plastic:
             w = weight_node(l, i, j)
-            b.add(bcurrent(f"Bw_{tag}_j{j}", s, f"{fmt_expr(sc.g_unit / sc.v_scale)}*v({w})*v({src})", owner=owner,
-                           role=f"plastic synapse from input {j}: g_unit*W*r"))
+            b.add(bcurrent(f"Bw_{tag}_j{j}", s, f"{fmt_expr(sc.g_unit / sc.v_scale)}*v({w})*{tanh_input(b, src)}",
+                           owner=owner, role=f"plastic synapse from input {j}: g_unit*W*r"))
+            n_gm += 1
         elif layer.weights[i, j] != 0.0:
-            b.add(vccs(f"Gw_{tag}_j{j}", s, src, "0", layer.weights[i, j] * sc.g_unit, owner=owner,
-                       role=f"synapse from input {j}: W*g_unit"))
+            _synapse(b, f"w_{tag}_j{j}", s, src, layer.weights[i, j] * sc.g_unit, owner=owner,
+                     role=f"synapse from input {j}: W*g_unit")
+            n_gm += 1
     if layer.plastic:
         b.add(vccs(f"Gb_{tag}", s, node("b", l, i), "0", sc.g_unit, owner=owner, role="plastic bias: g_unit*V(b)"))
+        n_gm += 1
     elif layer.bias[i] != 0.0:
         b.add(isource(f"Ib_{tag}", s, layer.bias[i] * sc.v_scale * sc.g_unit, owner=owner, role="bias b*g_unit"))
     if errors_on and layer.gamma != 0.0:
         b.add(vccs(f"Gg_{tag}", s, node("e", l, i), "0", layer.gamma * sc.g_unit, owner=owner,
                    role="nudging gamma*e*g_unit"))
+        n_gm += 1
+    output_resistance(b, f"Rso_{tag}", s, n_gm, owner=owner)
+    noise_source(b, f"Gnz_{tag}", s, tag, owner=owner)
     b.comment("membrane tau_m du/dt = -u + s and prospective potential uhat = u + tau_r du/dt:")
     b.comment("uhat = (1 + s tau_r)/(1 + s tau_m) applied to V(s); u = 1/(1 + s tau_m) applied to V(s)")
     b.cells.filter_cell(b, role="m", tag=tag, inp=s, out=node("uhat", l, i), state=node("u", l, i),
@@ -160,11 +175,13 @@ def _error_neuron(b: Builder, net, l: int, i: int, nodes: NetworkNodes, *, label
     q = node("q", l, i)
     b.comment(f"-- {owner}: error")
     b.add(resistor(f"Rq_{tag}", q, "0", 1.0 / sc.g_unit, owner=owner, role="error summing resistor 1/g_unit"))
+    n_gm = 0  # transconductors feeding q (for their output resistance)
     if l == L:
         b.comment("top: eps = beta (target - r)  (one VCCS on the difference)")
         if net.beta != 0.0:
             b.add(vccs(f"Gt_{tag}", q, target[i], nodes.r[l - 1][i], net.beta * sc.g_unit, owner=owner,
                        role="beta*g_unit*(target - r)"))
+            n_gm += 1
     else:
         above = net.layers[l]
         b.comment(f"hidden: eps = W_{l + 1}^T e_{l + 1}  (transposed synapses)")
@@ -172,11 +189,14 @@ def _error_neuron(b: Builder, net, l: int, i: int, nodes: NetworkNodes, *, label
             e_k = node("e", l + 1, k)
             if above.plastic:
                 w = weight_node(l + 1, k, i)
-                b.add(bcurrent(f"Bwt_{tag}_k{k}", q, f"{fmt_expr(sc.g_unit / sc.v_scale)}*v({w})*v({e_k})",
+                b.add(bcurrent(f"Bwt_{tag}_k{k}", q, f"{fmt_expr(sc.g_unit / sc.v_scale)}*v({w})*{tanh_input(b, e_k)}",
                                owner=owner, role=f"transposed plastic synapse from error {k} of layer {l + 1}"))
+                n_gm += 1
             elif above.weights[k, i] != 0.0:
-                b.add(vccs(f"Gwt_{tag}_k{k}", q, e_k, "0", above.weights[k, i] * sc.g_unit, owner=owner,
-                           role=f"transposed synapse from error {k} of layer {l + 1}"))
+                _synapse(b, f"wt_{tag}_k{k}", q, e_k, above.weights[k, i] * sc.g_unit, owner=owner,
+                         role=f"transposed synapse from error {k} of layer {l + 1}")
+                n_gm += 1
+    output_resistance(b, f"Rqo_{tag}", q, n_gm, owner=owner)
     uhat = node("uhat", l, i)
     p = node("p", l, i) if errors == "prospective" else node("e", l, i)
     if layer.phi == "linear":
@@ -196,10 +216,12 @@ def _plasticity(b: Builder, layer, l: int, pre: list[str], nodes: NetworkNodes, 
                 learn_gate: str | None) -> None:
     sc = b.scales
     c = sc.c_unit
-    r_leak = min(WEIGHT_LEAK_TAU * sc.time_scale / c, R_MAX)
+    leak_tau = b.nonideal.leak_tau  # None: only the DC path every capacitor-only node needs
+    r_leak = leak_tau * sc.time_scale / c if leak_tau is not None else min(WEIGHT_LEAK_TAU * sc.time_scale / c, R_MAX)
     tau_leak = r_leak * c / sc.time_scale
     b.notes.append(f"{label} layer {l}: weight/bias capacitors leak through {fmt_expr(r_leak)} Ohm "
                    f"(time constant {tau_leak:.3g} model time units)")
+    off = offset_term(b)  # multiplier offset (non-ideality), '' when off
     # I = C dV/dt with V = v_scale*W, dW/dt = eta e r  ->  I = C*eta/(v_scale*time_scale) * V(e) V(r)
     k_w = c * layer.eta / (sc.v_scale * sc.time_scale)
     k_b = c * layer.eta / sc.time_scale  # I = C*eta/time_scale * V(e)
@@ -217,16 +239,28 @@ def _plasticity(b: Builder, layer, l: int, pre: list[str], nodes: NetworkNodes, 
             b.add(capacitor(f"Cw_{wt}", w, "0", c, layer.weights[i, j] * sc.v_scale, owner=owner,
                             role=f"weight {j} capacitor"))
             b.add(resistor(f"Rwl_{wt}", w, "0", r_leak, owner=owner, role="weight leak (DC path, non-ideality)"))
-            b.add(bcurrent(f"Bdw_{wt}", w, f"{fmt_expr(k_w)}*v({e})*v({src}){gate}", owner=owner,
-                           role="learning current C*eta*e*r"))
+            product = f"(v({e})*v({src}){off})" if off else f"v({e})*v({src})"
+            b.add(bcurrent(f"Bdw_{wt}", w, f"{fmt_expr(k_w)}*{product}{gate}", owner=owner,
+                           role="learning current C*eta*e*r" + (" (+ multiplier offset)" if off else "")))
+            weight_rail(b, f"Bwr_{wt}", w, owner=owner)
         bn = node("b", l, i)
         b.add(capacitor(f"Cb_{tag}", bn, "0", c, layer.bias[i] * sc.v_scale, owner=owner, role="bias capacitor"))
         b.add(resistor(f"Rbl_{tag}", bn, "0", r_leak, owner=owner, role="bias leak (DC path, non-ideality)"))
+        weight_rail(b, f"Bbr_{tag}", bn, owner=owner)
         if learn_gate:
             b.add(bcurrent(f"Bdb_{tag}", bn, f"{fmt_expr(k_b)}*v({e}){gate}", owner=owner,
                            role="bias learning current C*eta*e (gated)"))
         else:
             b.add(vccs(f"Gdb_{tag}", bn, e, "0", k_b, owner=owner, role="bias learning current C*eta*e"))
+
+
+def _synapse(b: Builder, name: str, into: str, src: str, gm: float, *, owner: str, role: str) -> None:
+    """A static synapse: the VCCS ``G{name}`` gm·V(src), or ``B{name}`` gm·V_L·tanh(V(src)/V_L) when limited."""
+    if b.nonideal.synapse_linear_range is None:
+        b.add(vccs(f"G{name}", into, src, "0", gm, owner=owner, role=role))
+    else:
+        b.add(bcurrent(f"B{name}", into, synapse_expr(b, gm, src), owner=owner,
+                       role=role + ", tanh-limited (differential pair)"))
 
 
 def minimum_b_count(net, errors: str, *, gated: bool) -> int:
