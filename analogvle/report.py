@@ -5,7 +5,9 @@ Files of one report:
 - ``metrics.json``: per signal ``nrmse``, ``max_abs``, ``lag`` (model time
   units, > 0: circuit behind the reference), ``nrmse_aligned`` and
   per-component detail; overall ``pass``, ``worst`` (the largest nrmse) and
-  ``worst_signal``; the signals present in one file only; the files written.
+  ``worst_signal``; the signals present in one file only; the files written;
+  ``learning_curve`` when the loss was compared (see
+  :class:`~analogvle.compare.LearningCurve`).
 - ``report.md``: the same as tables a person reads, with the plots inline.
 - ``summary.png``: nrmse per signal against the tolerance, and the lags.
 - ``layer{l}.png`` (and ``other.png`` for signals outside layers): one row
@@ -32,7 +34,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from analogvle.compare import Comparison
+from analogvle.compare import Comparison, LearningCurve, learning_window, output_loss, smooth_loss
 from analogvle.errors import CompareError
 from analogvle.trajectory import Trajectory, write_atomic
 
@@ -127,8 +129,27 @@ def metrics_dict(
         "circuit": str(circuit_path) if circuit_path is not None else None,
         "reference_producer": result.reference_meta.get("producer"),
         "circuit_producer": result.circuit_meta.get("producer"),
+        "learning_curve": _learning_dict(result.learning),
         "notes": result.notes,
         "files": list(files),
+    }
+
+
+def _learning_dict(curve: LearningCurve | None) -> dict | None:
+    if curve is None:
+        return None
+    return {
+        "definition": "loss = 1/2 beta |target - r_L|^2; each curve is its causal moving average over `window`; "
+        "max_rel_dev = max over save points t >= start of |circuit - reference| / reference",
+        "window": curve.window,
+        "window_basis": curve.window_basis,
+        "start": curve.start,
+        "max_rel_dev": _num(curve.max_rel_dev),
+        "t_worst": _num(curve.t_worst),
+        "loss_ratio_reference": _num(curve.loss_ratio_reference),
+        "loss_ratio_circuit": _num(curve.loss_ratio_circuit),
+        "loss_ratio_span": curve.span,
+        "units": {"window": "model time units", "start": "model time units", "loss": "model units"},
     }
 
 
@@ -160,6 +181,23 @@ def format_report(result: Comparison, plots: Mapping[str, str], metrics: Mapping
             f"| {name} | {_shape(m.shape)} | {_fmt(m.nrmse)} | {_fmt(m.max_abs)} | {_fmt(m.lag)} "
             f"| {_fmt(m.lag / result.step, '.2f')} | {_fmt(m.nrmse_aligned)} | {'pass' if m.passed else '**FAIL**'} |"
         )
+    if result.learning is not None:
+        c = result.learning
+        lines += [
+            "",
+            "## Learning curve",
+            "",
+            (f"The loss ½ β ‖target − r_L‖² (the `loss` row above), averaged over the last {c.window:.4g} model "
+             f"time units (one period of {c.window_basis}) at every save point:"),
+            "",
+            "| quantity | value |",
+            "|---|---:|",
+            (f"| largest \\|circuit − reference\\| / reference, t ≥ {c.start:g} | {_fmt(100 * c.max_rel_dev)} % "
+             f"(t = {_fmt(c.t_worst, '.5g')}) |"),
+            (f"| loss ratio, reference (mean over [{c.start:g}, {c.start + c.span:g}) / last {c.span:g}) "
+             f"| {_fmt(c.loss_ratio_reference)} |"),
+            f"| loss ratio, circuit | {_fmt(c.loss_ratio_circuit)} |",
+        ]
     lines += ["", "## Signals in one file only", ""]
     lines.append(f"- only in the reference: {', '.join(result.only_in_reference) or 'none'}")
     lines.append(f"- only in the circuit: {', '.join(result.only_in_circuit) or 'none'}")
@@ -304,8 +342,9 @@ def plot_learning(
     """Plot learning over time and write a PNG atomically; returns ``path``.
 
     Panels: output (top layer ``r``) of each labelled trajectory against the
-    target; the loss ½‖target − output‖² (moving average over about 1 % of
-    the span, log scale); the weights ``layer{l}/W`` of each plastic layer,
+    target; the loss ½ β ‖target − output‖² (:func:`~analogvle.compare.output_loss`),
+    smoothed as the comparator's learning curve does (causal moving average
+    over one period of the slowest input, log scale); the weights ``layer{l}/W`` of each plastic layer,
     with ``teacher_weights[l]`` (n_l × n_{l−1}) as horizontal dotted lines.
     Line style tells the trajectories apart, colour the components.
     """
@@ -342,16 +381,18 @@ def plot_learning(
         elif panel == "loss":
             curves = []
             for i, (traj, label) in enumerate(trajectories):
-                if f"layer{top}/r" in traj.signals and "target" in traj.signals:
-                    diff = traj.signals["target"] - traj.signals[f"layer{top}/r"]
-                    loss = 0.5 * np.sum(diff.reshape(len(traj.t), -1) ** 2, axis=1)
-                    curves.append((traj.t, _moving_average(loss, max(1, len(loss) // 100)), f"C{i % 10}", label))
+                loss = output_loss(traj)
+                if loss is not None and len(traj.t) > 1:
+                    window, _ = learning_window(traj.meta, traj.t)
+                    n = int(min(len(loss), max(1, round(window / float(np.median(np.diff(traj.t)))))))
+                    curves.append((traj.t[n - 1 :], smooth_loss(loss, n), f"C{i % 10}", label, window))
             floor = max((float(np.max(c[1])) for c in curves), default=0.0) * 1e-12 or 1e-16
-            for t_i, loss, color, label in curves:  # a zero loss is drawn at the floor, 1e-12 of the peak
-                ax.plot(t_i, np.maximum(loss, floor), color=color, lw=1.2, label=label)
+            for i, (t_i, loss, color, label, _) in enumerate(curves):  # zero is drawn at 1e-12 of the peak
+                ax.plot(t_i, np.maximum(loss, floor), color=color, ls=STYLES[i % 4], lw=1.2, label=label)
             ax.set_yscale("log")
-            ax.set_ylabel("½‖target − r‖² [model units²]")
-            ax.set_title("loss (moving average over 1 % of the run)")
+            ax.set_ylabel("½β‖target − r‖² [model units]")
+            window = f" over {curves[0][4]:.3g} time units" if curves else ""
+            ax.set_title(f"loss (causal moving average{window}, one period of the slowest input)")
         else:
             layer = int(panel[1:])
             teacher = teacher_weights.get(layer)
@@ -369,7 +410,8 @@ def plot_learning(
             if teacher is not None:
                 extra.append(Line2D([], [], color="gray", ls=":", label="teacher"))
             handles, _ = ax.get_legend_handles_labels()
-            ax.legend(handles=handles + extra, loc="upper left", fontsize=8, ncol=2, framealpha=0.8)
+            ax.legend(handles=handles + extra, loc="upper left", bbox_to_anchor=(1.005, 1.0), fontsize=8,
+                      ncol=1 + len(handles) // 12, framealpha=0.8)
             ax.set_ylabel(f"W (layer {layer}) [model units]")
             ax.set_title(f"layer {layer} weights" + (" and the teacher's (dotted)" if teacher is not None else ""))
         if learn_after:
@@ -433,14 +475,6 @@ def _learn_after(meta: Mapping) -> float:
         return float(meta["spec"]["time"].get("learn_after", 0.0))
     except (KeyError, TypeError, AttributeError, ValueError):
         return 0.0
-
-
-def _moving_average(x: np.ndarray, n: int) -> np.ndarray:
-    if n <= 1:
-        return x
-    c = np.cumsum(np.concatenate([[0.0], x]))
-    out = (c[n:] - c[:-n]) / n
-    return np.concatenate([np.full(n - 1, out[0]), out])
 
 
 def _layer_index(name: str) -> int:
