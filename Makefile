@@ -43,6 +43,7 @@ bench: setup
 netlists: setup
 	$(PY) -m analogvle netlist sims/lagnet.toml -o netlists/lagnet.cir
 	$(PY) -m analogvle netlist sims/lagline.toml -o netlists/lagline.cir
+	$(PY) -m analogvle netlist sims/hidden.toml -o netlists/hidden.cir
 
 clean:
 	rm -rf $(VENV) sims/out .pytest_cache

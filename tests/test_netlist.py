@@ -66,7 +66,7 @@ def test_lagnet_netlist_holds_every_trajectory_signal_with_its_probe():
     assert "Cw_l1_n0_j0 w_l1_n0_j0 0 1e-9 ic=0.5" in nl.text  # plastic weight starts at its spec value
 
 
-@pytest.mark.parametrize("name", ["lagnet", "lagline"])
+@pytest.mark.parametrize("name", ["lagnet", "lagline", "hidden"])
 def test_golden_netlists_regenerate_identically(name, tmp_path):
     assert main([ "netlist", str(ROOT / f"sims/{name}.toml"), "-o", str(tmp_path / f"{name}.cir")]) == 0
     golden = sorted(p.name for p in (ROOT / "netlists").glob(f"{name}*"))
