@@ -100,6 +100,7 @@ def run(
                        "ngspice `.ac` of one neuron's cells against (1 + sτr)/(1 + sτm), its inverse "
                        "and the exact adjoint filter."))
     _append_sections(out / "report.md", extras)
+    _append_text(out / "report.md", circuit_section(spec, realization, netlist.summary))
     timings["compare"] = time.perf_counter() - start
     return RunResult(out=out, comparison=result, files=files, timings=timings)
 
@@ -111,6 +112,42 @@ def _bode(spec: Spec, realization: str, path: Path) -> Path | None:
     except ImportError:
         return None
     return plot_bode(spec, realization, path)
+
+
+def circuit_section(spec: Spec, realization: str, summary: dict) -> str:
+    """Markdown: the simulated circuit's element counts and value ranges beside the other realization's."""
+    from analogvle.errors import NetlistError
+    from analogvle.netlist import build_netlist
+
+    other = "passive" if realization == "ideal" else "ideal"
+    try:
+        other_summary = build_netlist(spec, other).summary
+    except NetlistError as exc:
+        return f"\n## Circuit\n\nThe {other} realization cannot build this spec: {exc}\n"
+    cols = (realization, other)
+    sums = (summary, other_summary)
+    lines = ["", "## Circuit", "",
+             f"How the simulated {realization} realization differs from the {other} one (same spec, same scales).",
+             "", f"| | {cols[0]} (simulated) | {cols[1]} |", "|---|---|---|"]
+    for kind in ("R", "C", "G", "E", "B"):
+        lines.append(f"| {kind} elements | {sums[0]['counts'][kind]} | {sums[1]['counts'][kind]} |")
+    lines.append(f"| all elements (nodes) | {sums[0]['elements']} ({sums[0]['nodes']}) | "
+                 f"{sums[1]['elements']} ({sums[1]['nodes']}) |")
+    units = {"R": "Ohm", "C": "F", "G": "S", "E": "gain"}
+    for kind, unit in units.items():
+        cells = [f"{r[kind][0]:.3g} .. {r[kind][1]:.3g}" if kind in r else "–" for r in (x["ranges"] for x in sums)]
+        lines.append(f"| {kind} range [{unit}] | {cells[0]} | {cells[1]} |")
+    notes = summary.get("non_idealities") or []
+    if notes:
+        lines += ["", "Non-idealities in the simulated circuit:", ""] + [f"- {n}" for n in notes]
+    return "\n".join(lines) + "\n"
+
+
+def _append_text(report: Path, text: str) -> None:
+    from analogvle.trajectory import write_atomic
+
+    body = report.read_text(encoding="utf-8") + text
+    write_atomic(report, lambda f: f.write(body), mode="w")
 
 
 def _append_sections(report: Path, sections: list[tuple[str, str, str]]) -> None:

@@ -69,3 +69,14 @@ def test_bode_cells_match_the_analytic_filters_and_the_adjoint_phase(realization
     # GLE's causal error: the adjoint's phase, the inverse of its amplitude
     np.testing.assert_allclose(np.angle(err.circuit), np.angle(adjoint), atol=1e-3)
     np.testing.assert_allclose(np.abs(err.circuit), 1 / np.abs(adjoint), rtol=1e-3)
+
+
+def test_report_section_compares_the_simulated_realization_with_the_other():
+    from analogvle.netlist import build_netlist
+    from analogvle.pipeline import circuit_section
+
+    spec = load_spec(SIMS / "lagnet.toml")
+    text = circuit_section(spec, "passive", build_netlist(spec, "passive").summary)
+    assert "| | passive (simulated) | ideal |" in text
+    assert "| E elements | 20 | 28 |" in text and "| R elements | 40 | 34 |" in text
+    assert "| E range [gain] | 1 .. 10 | 0.1 .. 10 |" in text
