@@ -175,9 +175,11 @@ def cli_demo(args) -> int:
 
 
 def _conclude(res: RunResult) -> int:
-    from analogvle.compare import summary_line
+    from analogvle.compare import learning_line, summary_line
 
     print(summary_line(res.comparison))
+    if res.comparison.learning is not None:
+        print(learning_line(res.comparison.learning))
     stages = ", ".join(f"{k} {v:.1f} s" for k, v in res.timings.items())
     print(f"stages: {stages}")
     print(f"report: {res.files['report']}")
