@@ -74,7 +74,30 @@ def input_function(spec: Spec):
             return np.array([np.sin(w * t + p) @ a for w, a, p in zip(omegas, amps, phases)])
 
         return x_of_t
+    if inp.kind == "square":
+        period, sigma, amplitude, channels = inp.period, inp.smooth_sigma, inp.amplitude, inp.channels
+
+        def square_of_t(t: float) -> np.ndarray:
+            return np.full(channels, amplitude * _square_scalar(t, period, sigma))
+
+        return square_of_t
     return lambda t: input_values(inp, t, dt)
+
+
+def _square_scalar(t: float, period: float, sigma: float) -> float:
+    """:func:`square_wave` (amplitude 1) at one time, with math instead of array calls (the adaptive hot path)."""
+    half = period / 2.0
+    level = 1.0 if math.floor(t / half) % 2 == 0 else -1.0
+    if sigma > 0:
+        reach = int(math.ceil(8.0 * sigma / half)) + 1
+        nearest = round(t / half)
+        for off in range(-reach, reach + 1):
+            edge_k = nearest + off
+            edge_t = edge_k * half
+            jump = 2.0 if edge_k % 2 == 0 else -2.0
+            step = 1.0 if t >= edge_t else 0.0
+            level += jump * (0.5 * math.erfc(-(t - edge_t) / (sigma * math.sqrt(2.0))) - step)
+    return level
 
 
 def target_function(spec: Spec):

@@ -444,8 +444,9 @@ def cli_reference(args) -> int:
     save_trajectory(args.output, traj)
     print(f"wrote {args.output} ({args.method}, {len(traj.t)} points, {traj.meta['wall_time']:.1f} s)")
     if args.plot:
-        from analogvle.report import plot_learning
+        from analogvle.report import plot_learning, teacher_weights_from_meta
 
-        plot_learning([(traj, args.method)], args.plot, spec=spec)
+        plot_learning([(traj, f"reference ({args.method})")], args.plot,
+                      teacher_weights=teacher_weights_from_meta(traj.meta), title=f"{spec.name}: reference learning")
         print(f"wrote {args.plot}")
     return 0
