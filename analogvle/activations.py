@@ -5,6 +5,13 @@ the ngspice behavioural-source expressions (used by the netlist generator),
 written as templates over ``{x}``, and the integer ``code`` that selects the
 branch of :func:`activate`, the one compiled (numba) form shared by the
 kernels. ``tests/test_activations.py`` holds the forms together.
+
+Step-shaped derivatives (relu, hard_tanh, hard_sigmoid) are realized in the
+circuit as steep tanh steps of width ``STEP_WIDTH`` (model units), the finite
+gain of a comparator: with an ideal step inside a learning loop an implicit
+integrator can have no solution at the step, and ngspice stops with
+"timestep too small". Away from |x| ≲ 10·STEP_WIDTH the forms agree to
+round-off.
 """
 
 from __future__ import annotations
@@ -15,6 +22,14 @@ from typing import Callable
 
 import numpy as np
 from numba import njit
+
+STEP_WIDTH = 1e-6  # model units: transition width of the circuit's step derivatives
+
+
+def spice_step(arg: str) -> str:
+    """ngspice expression of a unit step of ``arg`` with transition width STEP_WIDTH."""
+    return f"(0.5+0.5*tanh({1 / STEP_WIDTH:g}*({arg})))"
+
 
 # Kernel codes (numba freezes these globals as constants in :func:`activate`).
 TANH, SIGMOID, SOFTPLUS, RELU, LINEAR, HARD_TANH, HARD_SIGMOID = range(7)
@@ -52,16 +67,16 @@ ACTIVATIONS: dict[str, Activation] = {
         Activation("softplus", lambda x: np.logaddexp(0.0, x), _sigmoid,
                    "(max({x},0)+ln(1+exp(-abs({x}))))", "(0.5+0.5*tanh(0.5*({x})))", SOFTPLUS),
         Activation("relu", lambda x: np.maximum(x, 0.0), lambda x: (np.asarray(x) > 0).astype(float),
-                   "max({x},0)", "u({x})", RELU),
+                   "max({x},0)", spice_step("{x}"), RELU),
         Activation("linear", lambda x: np.asarray(x, dtype=float) * 1.0, lambda x: np.ones_like(x, dtype=float),
                    "({x})", "1", LINEAR),
         Activation("hard_tanh", lambda x: np.clip(x, -1.0, 1.0),
                    lambda x: (np.abs(np.asarray(x)) < 1.0).astype(float),
-                   "min(max({x},-1),1)", "(u({x}+1)*u(1-({x})))", HARD_TANH),
-        # PyTorch's hardsigmoid: clip(x/6 + 1/2, 0, 1)
-        Activation("hard_sigmoid", lambda x: np.clip(np.asarray(x) / 6.0 + 0.5, 0.0, 1.0),
-                   lambda x: (np.abs(np.asarray(x)) < 3.0) / 6.0,
-                   "min(max(({x})/6+0.5,0),1)", "(u({x}+3)*u(3-({x}))/6)", HARD_SIGMOID),
+                   "min(max({x},-1),1)", f"({spice_step('{x}+1')}*{spice_step('1-({x})')})", HARD_TANH),
+        # as in the public GLE code: clamp(x, 0, 1)
+        Activation("hard_sigmoid", lambda x: np.clip(x, 0.0, 1.0),
+                   lambda x: ((np.asarray(x) > 0.0) & (np.asarray(x) < 1.0)).astype(float),
+                   "min(max({x},0),1)", f"({spice_step('{x}')}*{spice_step('1-({x})')})", HARD_SIGMOID),
     )
 }
 
@@ -105,8 +120,8 @@ def activate(code: int, uh: np.ndarray, r: np.ndarray, rp: np.ndarray, n: int) -
     elif code == HARD_SIGMOID:
         for i in range(n):
             x = uh[i]
-            r[i] = min(max(x / 6.0 + 0.5, 0.0), 1.0)
-            rp[i] = 1.0 / 6.0 if abs(x) < 3.0 else 0.0
+            r[i] = min(max(x, 0.0), 1.0)
+            rp[i] = 1.0 if 0.0 < x < 1.0 else 0.0
     else:
         raise ValueError("unknown activation code")
 

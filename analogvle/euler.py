@@ -39,7 +39,7 @@ import numpy as np
 from numba import njit
 from numba.typed import List
 
-from analogvle.activations import ACTIVATIONS
+from analogvle.activations import ACTIVATIONS, activate
 from analogvle.inputs import input_values
 from analogvle.spec import NetworkSpec, Spec, check_fixed_step
 from analogvle.trajectory import Trajectory, producer_meta, signal_name
@@ -48,63 +48,12 @@ from analogvle.trajectory import Trajectory, producer_meta, signal_name
 PROSPECTIVE, INSTANTANEOUS, NO_ERRORS = 0, 1, 2
 ERROR_CODES = {"prospective": PROSPECTIVE, "instantaneous": INSTANTANEOUS, "none": NO_ERRORS}
 
-# Activation codes, taken from the one table (numba freezes globals as constants).
-_TANH = ACTIVATIONS["tanh"].code
-_SIGMOID = ACTIVATIONS["sigmoid"].code
-_SOFTPLUS = ACTIVATIONS["softplus"].code
-_RELU = ACTIVATIONS["relu"].code
-_LINEAR = ACTIVATIONS["linear"].code
-_HARD_TANH = ACTIVATIONS["hard_tanh"].code
-_HARD_SIGMOID = ACTIVATIONS["hard_sigmoid"].code
-KERNEL_CODES = frozenset((_TANH, _SIGMOID, _SOFTPLUS, _RELU, _LINEAR, _HARD_TANH, _HARD_SIGMOID))
-
 CHUNK_STEPS = 4096  # steps per kernel call: bounds the memory of the sampled input
 
 
 # ----------------------------------------------------------------------------
 # Kernel
 # ----------------------------------------------------------------------------
-
-
-@njit(cache=True)
-def _activate(code, uh, r, rp, n):
-    """r[:n] = φ(ŭ), rp[:n] = φ′(ŭ) for the activation with integer ``code``."""
-    if code == _TANH:
-        for i in range(n):
-            t = math.tanh(uh[i])
-            r[i] = t
-            rp[i] = 1.0 - t * t
-    elif code == _SIGMOID:
-        for i in range(n):
-            sg = 0.5 * (1.0 + math.tanh(0.5 * uh[i]))
-            r[i] = sg
-            rp[i] = sg * (1.0 - sg)
-    elif code == _SOFTPLUS:
-        for i in range(n):
-            x = uh[i]
-            r[i] = max(x, 0.0) + math.log1p(math.exp(-abs(x)))
-            rp[i] = 0.5 * (1.0 + math.tanh(0.5 * x))
-    elif code == _RELU:
-        for i in range(n):
-            x = uh[i]
-            r[i] = max(x, 0.0)
-            rp[i] = 1.0 if x > 0.0 else 0.0
-    elif code == _LINEAR:
-        for i in range(n):
-            r[i] = uh[i]
-            rp[i] = 1.0
-    elif code == _HARD_TANH:
-        for i in range(n):
-            x = uh[i]
-            r[i] = min(max(x, -1.0), 1.0)
-            rp[i] = 1.0 if abs(x) < 1.0 else 0.0
-    elif code == _HARD_SIGMOID:
-        for i in range(n):
-            x = uh[i]
-            r[i] = min(max(x / 6.0 + 0.5, 0.0), 1.0)
-            rp[i] = 1.0 / 6.0 if abs(x) < 3.0 else 0.0
-    else:
-        raise ValueError("unknown activation code")
 
 
 @njit(cache=True, fastmath={"reassoc", "contract"})
@@ -193,7 +142,7 @@ def _network_step(net, state, x, target, beta, mode, learning, dt):
             udot = (s[i] + g * e[l, i] - u[l, i]) / tau_m[l, i]
             uh[l, i] = u[l, i] + tau_r[l, i] * udot
             u[l, i] = u[l, i] + dt * udot
-        _activate(codes[l], uh[l], r[l], rp[l], n)
+        activate(codes[l], uh[l], r[l], rp[l], n)
 
 
 @njit(cache=True)
@@ -254,9 +203,6 @@ def _pack_network(net: NetworkSpec) -> tuple:
 
     layers = net.layers
     codes = np.array([ACTIVATIONS[layer.phi].code for layer in layers], dtype=np.int64)
-    unknown = sorted(set(codes.tolist()) - KERNEL_CODES)
-    if unknown:
-        raise ValueError(f"gle-euler kernel has no activation with code {unknown[0]}")
     Ws = List([np.array(layer.weights, dtype=np.float64, order="C", copy=True) for layer in layers])
     return (
         Ws,
@@ -342,11 +288,3 @@ def integrate_gle_euler(spec: Spec) -> Trajectory:
     wall = _time.perf_counter() - start
     meta = producer_meta(spec, {"kind": "reference", "method": "gle-euler"}, wall)
     return Trajectory(t=tm.save_times, signals=signals, meta=meta)
-
-
-def kernel_activation(name: str, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """φ(u) and φ′(u) as the compiled kernel computes them (for tests against the table)."""
-    u = np.ascontiguousarray(u, dtype=np.float64).ravel()
-    r, rp = np.empty_like(u), np.empty_like(u)
-    _activate(ACTIVATIONS[name].code, u, r, rp, len(u))
-    return r, rp
