@@ -9,7 +9,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-fast setup sysdeps bench netlists clean
+.PHONY: demo test test-fast setup sysdeps bench netlists figures clean
 
 demo: setup
 	$(VENV)/bin/analogvle demo
@@ -44,6 +44,12 @@ netlists: setup
 	$(PY) -m analogvle netlist sims/lagnet.toml -o netlists/lagnet.cir
 	$(PY) -m analogvle netlist sims/lagline.toml -o netlists/lagline.cir
 	$(PY) -m analogvle netlist sims/hidden.toml -o netlists/hidden.cir
+
+# the README's pictures, made by the package itself
+figures: setup
+	$(VENV)/bin/analogvle demo
+	cp sims/out/lagnet/learning.png sims/out/lagnet/summary.png sims/out/lagnet/layer1.png sims/out/lagnet/bode.png docs/figures/
+	$(VENV)/bin/analogvle gradients sims/lagnet.toml -o sims/out/lagnet/gradients.json --alignment-plot docs/figures/alignment.png
 
 clean:
 	rm -rf $(VENV) sims/out .pytest_cache
