@@ -94,7 +94,7 @@ def plot_bode(spec: Spec, realization: str, path: str | Path) -> Path:
         ("exact adjoint (1 − sτr)/(1 − sτm)", adjoint, "k", None, ":"),
     ]
     for label, h, color, marker, style in curves:
-        kw = dict(color=color, label=label)
+        kw = {"color": color, "label": label}
         if marker:
             kw.update(marker=marker, linestyle="none", markersize=4, markerfacecolor="none")
         else:

@@ -45,7 +45,7 @@ def square_wave(t: np.ndarray, period: float, sigma: float = 0.0, amplitude: flo
     k = np.floor(t / half)
     level = np.where(k % 2 == 0, 1.0, -1.0)
     if sigma > 0:
-        reach = int(math.ceil(8.0 * sigma / half)) + 1
+        reach = math.ceil(8.0 * sigma / half) + 1
         nearest = np.round(t / half)
         for off in range(-reach, reach + 1):
             edge_k = nearest + off
@@ -89,7 +89,7 @@ def _square_scalar(t: float, period: float, sigma: float) -> float:
     half = period / 2.0
     level = 1.0 if math.floor(t / half) % 2 == 0 else -1.0
     if sigma > 0:
-        reach = int(math.ceil(8.0 * sigma / half)) + 1
+        reach = math.ceil(8.0 * sigma / half) + 1
         nearest = round(t / half)
         for off in range(-reach, reach + 1):
             edge_k = nearest + off

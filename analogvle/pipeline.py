@@ -97,8 +97,8 @@ def run(
     if bode is not None:
         files["bode"] = bode
         extras.append(("Frequency response", "bode.png",
-                       "ngspice `.ac` of one neuron's cells against (1 + sτr)/(1 + sτm), its inverse "
-                       "and the exact adjoint filter."))
+                       ("ngspice `.ac` of one neuron's cells against (1 + sτr)/(1 + sτm), its inverse "
+                       "and the exact adjoint filter.")))
     _append_sections(out / "report.md", extras)
     _append_text(out / "report.md", circuit_section(spec, realization, netlist.summary))
     timings["compare"] = time.perf_counter() - start

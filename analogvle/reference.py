@@ -24,6 +24,7 @@ list interface, and the ``rk4`` time loop runs inside a kernel too.
 
 from __future__ import annotations
 
+import itertools
 import time as _time
 
 import numpy as np
@@ -416,11 +417,11 @@ def _adaptive(model: ContinuousModel, spec: Spec, times: np.ndarray, options: di
     y = model.initial_state()
     out = np.empty((len(times), y.size))
     out[0] = y
-    for a, b in zip(edges[:-1], edges[1:]):
+    for a, b in itertools.pairwise(edges):
         learn = model.learning_at(a)
         sel = np.flatnonzero((times > a) & (times <= b))
         t_eval = np.union1d(times[sel], [b])  # always end on b: the next segment starts there
-        sol = solve_ivp(lambda t, yy: model.rhs(t, yy, learn), (a, b), y, t_eval=t_eval, **options)
+        sol = solve_ivp(lambda t, yy, on=learn: model.rhs(t, yy, on), (a, b), y, t_eval=t_eval, **options)
         if not sol.success:
             raise ReferenceError(f"adaptive integration failed on [{a:g}, {b:g}]: {sol.message}")
         states = sol.y.T

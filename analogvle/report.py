@@ -160,20 +160,20 @@ def format_report(result: Comparison, plots: Mapping[str, str], metrics: Mapping
     lines = [
         "# Circuit vs reference",
         "",
-        f"**{verdict}**: worst nrmse {_fmt(result.worst)} ({result.worst_signal}), {relation} the tolerance "
-        f"{result.tolerance:.3g}.",
+        (f"**{verdict}**: worst nrmse {_fmt(result.worst)} ({result.worst_signal}), {relation} the tolerance "
+        f"{result.tolerance:.3g}."),
         "",
         f"- reference: `{metrics['reference']}` ({_producer(result.reference_meta)})",
         f"- circuit: `{metrics['circuit']}` ({_producer(result.circuit_meta)})",
-        f"- compared over t = {result.t[0]:g} … {result.t[-1]:g} model time units, {len(result.t)} points, "
-        f"step {result.step:.4g}",
-        "- nrmse = RMS(circuit − reference) / peak-to-peak(reference); lag > 0: the circuit runs behind the "
-        "reference, circuit(t) ≈ reference(t − lag)",
+        (f"- compared over t = {result.t[0]:g} … {result.t[-1]:g} model time units, {len(result.t)} points, "
+        f"step {result.step:.4g}"),
+        ("- nrmse = RMS(circuit − reference) / peak-to-peak(reference); lag > 0: the circuit runs behind the "
+        "reference, circuit(t) ≈ reference(t − lag)"),
         "",
         f"![summary]({plots['summary']})",
         "",
-        "| signal | shape | nrmse | max abs [model units] | lag [model time units] | lag [steps] "
-        "| nrmse after lag | result |",
+        ("| signal | shape | nrmse | max abs [model units] | lag [model time units] | lag [steps] "
+        "| nrmse after lag | result |"),
         "|---|---|---:|---:|---:|---:|---:|---|",
     ]
     for name, m in result.signals.items():

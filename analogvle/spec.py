@@ -49,17 +49,17 @@ class TimeSpec:
     @property
     def n_steps(self) -> int:
         """Number of reference steps of size ``dt`` covering ``duration``."""
-        return int(round(self.duration / self.dt))
+        return round(self.duration / self.dt)
 
     @property
     def save_every(self) -> int:
         """Reference steps per saved point."""
-        return int(round(self.save_dt / self.dt))
+        return round(self.save_dt / self.dt)
 
     @property
     def save_times(self) -> np.ndarray:
         """The output grid 0, save_dt, ..., duration (model time units)."""
-        n = int(round(self.duration / self.save_dt))
+        n = round(self.duration / self.save_dt)
         return np.arange(n + 1) * self.save_dt
 
 

@@ -43,7 +43,7 @@ def write(path: Path, t: np.ndarray, signals: dict[str, np.ndarray], **meta) -> 
 
 
 def grid(step: float, end: float = DURATION) -> np.ndarray:
-    return np.arange(int(round(end / step)) + 1) * step
+    return np.arange(round(end / step) + 1) * step
 
 
 def expected_nrmse(t: np.ndarray, circuit: np.ndarray, reference: np.ndarray) -> float:

@@ -135,7 +135,7 @@ def test_gamma_loop_is_solved_not_delayed():
     ev = model.evaluate(1.234, y)
     # the solved e must satisfy every instantaneous relation at once
     again = model.forward(ev["x"], ev["u"], ev["W"], ev["b"], [0.5 * e for e in ev["e"]])
-    eps, e = model.backward(again[2], again[3], ev["v"], ev["W"], ev["target"])
+    _eps, e = model.backward(again[2], again[3], ev["v"], ev["W"], ev["target"])
     for a, b in zip(e, ev["e"]):
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-13)
 
