@@ -79,17 +79,12 @@ class Netlist:
 
     def write(self, path: str | Path) -> Path:
         """Write the netlist to ``path`` and its data files beside it (atomically); returns ``path``."""
-        import os
-
         from analogvle.trajectory import write_atomic
 
         path = Path(path)
-        umask = os.umask(0)
-        os.umask(umask)
         targets = [(path.parent / fname, content) for fname, content in self.data_files.items()]
         for target, content in targets + [(path, self.text)]:
             write_atomic(target, lambda f, c=content: f.write(c.encode("utf-8")))
-            os.chmod(target, 0o666 & ~umask)  # mkstemp creates 0600; a netlist is an ordinary file
         return path
 
 

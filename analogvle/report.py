@@ -36,7 +36,7 @@ from matplotlib.lines import Line2D
 
 from analogvle.compare import Comparison, LearningCurve, learning_window, output_loss, smooth_loss
 from analogvle.errors import CompareError
-from analogvle.trajectory import Trajectory, write_atomic
+from analogvle.trajectory import Trajectory, current_umask, write_atomic
 
 T_LABEL = "t [model time units]"
 MAX_LINES = 8  # components drawn per signal
@@ -64,7 +64,7 @@ def write_report(
     directory.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", suffix=".tmp", dir=directory.parent))
     try:
-        tmp.chmod(0o777 & ~_umask())  # mkdtemp makes it private; the report is not
+        tmp.chmod(0o777 & ~current_umask())  # mkdtemp makes it private; the report is not
         plots = {"summary": "summary.png"}
         plot_summary(result, tmp / "summary.png")
         for group, names in signal_groups(result).items():
@@ -462,12 +462,6 @@ def _install(tmp: Path, directory: Path, files: Sequence[str]) -> None:
     for name in set(stale) - set(files):
         (directory / name).unlink(missing_ok=True)
     shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
 
 
 def _learn_after(meta: Mapping) -> float:

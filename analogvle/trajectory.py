@@ -95,15 +95,16 @@ def write_atomic(path: str | Path, write, mode: str = "wb") -> None:
     try:
         with os.fdopen(fd, mode) as f:
             write(f)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; outputs are not
+        os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes it private; outputs are not
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
 
 
-def _umask() -> int:
-    mask = os.umask(0)
+def current_umask() -> int:
+    """The process umask (read by setting and restoring it)."""
+    mask = os.umask(0o022)
     os.umask(mask)
     return mask
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from analogvle.errors import TrajectoryError
-from analogvle.trajectory import Trajectory, load_trajectory, save_trajectory, write_atomic
+from analogvle.trajectory import Trajectory, current_umask, load_trajectory, save_trajectory, write_atomic
 
 
 def test_round_trip_keeps_names_shapes_and_meta(tmp_path):
@@ -20,14 +20,8 @@ def test_round_trip_keeps_names_shapes_and_meta(tmp_path):
     np.testing.assert_array_equal(back.t, t)
     assert back["layer1/W"].shape == (11, 2, 3)
     assert back.meta == {"a": 1.5}
-    assert stat.S_IMODE(os.stat(path).st_mode) == 0o666 & ~_umask()
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o666 & ~current_umask()
     assert [p.name for p in tmp_path.iterdir()] == ["a.npz"]
-
-
-def _umask():
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 @pytest.mark.parametrize("content", [b"hello, not an archive\n", b"\x89PNG\r\n\x1a\n" + bytes(100)])
