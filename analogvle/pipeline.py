@@ -178,7 +178,8 @@ def cli_demo(args) -> int:
 
 
 def _conclude(res: RunResult) -> int:
-    from analogvle.compare import learning_line, summary_line
+    from analogvle.compare import summary_line
+    from analogvle.learning import learning_line
 
     print(summary_line(res.comparison))
     if res.comparison.learning is not None:

@@ -430,13 +430,6 @@ def _adaptive(model: ContinuousModel, spec: Spec, times: np.ndarray, options: di
     return out
 
 
-def output_loss(traj: Trajectory, beta: float = 1.0) -> np.ndarray:
-    """Instantaneous loss ½ β ‖target − r_L‖² at every saved time point."""
-    top = max(int(k[5:].split("/")[0]) for k in traj.signals if k.startswith("layer") and k.endswith("/r"))
-    diff = traj["target"] - traj[signal_name(top, "r")]
-    return 0.5 * beta * np.sum(diff**2, axis=1)
-
-
 def cli_reference(args) -> int:
     from analogvle.spec import load_spec
 

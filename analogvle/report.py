@@ -7,7 +7,7 @@ Files of one report:
   per-component detail; overall ``pass``, ``worst`` (the largest nrmse) and
   ``worst_signal``; the signals present in one file only; the files written;
   ``learning_curve`` when the loss was compared (see
-  :class:`~analogvle.compare.LearningCurve`).
+  :class:`~analogvle.learning.LearningCurve`).
 - ``report.md``: the same as tables a person reads, with the plots inline.
 - ``summary.png``: nrmse per signal against the tolerance, and the lags.
 - ``layer{l}.png`` (and ``other.png`` for signals outside layers): one row
@@ -34,8 +34,9 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from analogvle.compare import Comparison, LearningCurve, learning_window, output_loss, smooth_loss
+from analogvle.compare import Comparison
 from analogvle.errors import CompareError
+from analogvle.learning import LearningCurve, learning_window, output_loss, smooth_loss
 from analogvle.trajectory import Trajectory, current_umask, write_atomic
 
 T_LABEL = "t [model time units]"
@@ -342,7 +343,7 @@ def plot_learning(
     """Plot learning over time and write a PNG atomically; returns ``path``.
 
     Panels: output (top layer ``r``) of each labelled trajectory against the
-    target; the loss ½ β ‖target − output‖² (:func:`~analogvle.compare.output_loss`),
+    target; the loss ½ β ‖target − output‖² (:func:`~analogvle.learning.output_loss`),
     smoothed as the comparator's learning curve does (causal moving average
     over one period of the slowest input, log scale); the weights ``layer{l}/W`` of each plastic layer,
     with ``teacher_weights[l]`` (n_l × n_{l−1}) as horizontal dotted lines.

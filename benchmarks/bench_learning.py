@@ -27,7 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
-from analogvle.compare import LOSS, compare
+from analogvle.compare import compare
+from analogvle.learning import LOSS
 from analogvle.netlist import build_netlist
 from analogvle.reference import integrate
 from analogvle.simulate import simulate

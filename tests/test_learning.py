@@ -31,7 +31,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from analogvle.compare import LOSS, compare, learning_curve, learning_window, output_loss, smooth_loss
+from analogvle.compare import compare
+from analogvle.learning import LOSS, learning_curve, learning_window, output_loss, smooth_loss
 from analogvle.reference import integrate
 from analogvle.report import write_report
 from analogvle.simulate import simulate
