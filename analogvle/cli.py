@@ -98,6 +98,10 @@ def main(argv: list[str] | None = None) -> int:
     except AnalogvleError as exc:
         print(f"analogvle {args.command}: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except OSError as exc:  # an output path that cannot be written (a directory, no permission, disk full)
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"analogvle {args.command}: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print(f"analogvle {args.command}: interrupted", file=sys.stderr)
         return 130

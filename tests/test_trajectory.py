@@ -48,3 +48,16 @@ def test_failed_write_leaves_nothing(tmp_path):
     with pytest.raises(RuntimeError):
         write_atomic(tmp_path / "out.bin", boom)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_output_that_is_a_directory_exits_2_with_one_line(tmp_path, capsys):
+    from pathlib import Path
+
+    from analogvle.cli import main
+
+    spec = Path(__file__).resolve().parent.parent / "sims" / "lagnet.toml"
+    assert main(["netlist", str(spec), "-o", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Is a directory" in err and "Traceback" not in err
+    leftovers = [p for p in tmp_path.parent.iterdir() if p.name.startswith(f".{tmp_path.name}.")]
+    assert leftovers == []  # the temporary file beside the target is gone too
