@@ -8,7 +8,8 @@ ngspice itself runs as a child process per run) or, with ``--scheduler``, on a
 Dask distributed cluster. DIR (default ``sims/out/<name>-sweep/``) receives:
 
 - ``runs.csv``: one row per run (run id, seed, each swept key, status "ok" or
-  the error, worst nrmse, final loss, wall time in s), rewritten atomically
+  the error, worst nrmse, final loss ½ β ‖target − r_L‖² averaged over the
+  last 10 % of the run, wall time in s), rewritten atomically
   after every finished run; rerunning the same command skips the ok rows;
 - ``<run id>/``: that run's report (``analogvle run`` output);
 - ``sweep.md`` and ``sweep_*.png``: final loss and worst nrmse against each
@@ -137,15 +138,18 @@ def execute(spec_path: str, overrides: dict[str, Any], out: str) -> dict[str, An
 
 
 def final_loss(traj) -> float:
-    """Mean of ½‖target − r_top‖² over the last 10 % of the saved points (model units²); nan without a target."""
+    """Mean of the loss ½ β ‖target − r_L‖² over the last 10 % of the saved points (model units); nan without a target.
+
+    The loss is :func:`analogvle.learning.output_loss`, the one the run's report compares (β from the run's spec).
+    """
     import numpy as np
 
-    tops = sorted(int(m.group(1)) for n in traj.signals if (m := re.fullmatch(r"layer(\d+)/r", n)))
-    if "target" not in traj.signals or not tops:
+    from analogvle.learning import output_loss
+
+    loss = output_loss(traj)
+    if loss is None:
         return math.nan
-    n = len(traj.t)
-    diff = (traj.signals["target"] - traj.signals[f"layer{tops[-1]}/r"]).reshape(n, -1)
-    loss = 0.5 * np.sum(diff**2, axis=1)
+    n = len(loss)
     return float(np.mean(loss[n - max(1, round(FINAL_FRACTION * n)):]))
 
 

@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 
 from analogvle.trajectory import write_atomic
 
-METRICS = (("final_loss", "final loss ½‖target − r‖² (last 10 %)"), ("worst_nrmse", "worst nrmse vs reference"))
+METRICS = (("final_loss", "final loss ½β‖target − r‖² (last 10 %)"), ("worst_nrmse", "worst nrmse vs reference"))
 
 
 def write_sweep_report(out: Path, rows: Sequence[dict[str, Any]], keys: Sequence[str], *, spec_name: str) -> Path:
