@@ -159,11 +159,17 @@ def final_loss(traj) -> float:
 
 
 def read_rows(path: Path) -> dict[str, dict[str, str]]:
-    """Rows of an existing runs.csv by run id (empty if there is none)."""
+    """Rows of an existing runs.csv by run id (empty if there is none); SweepError if it is not a sweep's table."""
     if not path.is_file():
         return {}
-    with path.open(newline="", encoding="utf-8") as f:
-        return {row["run_id"]: row for row in csv.DictReader(f)}
+    try:
+        with path.open(newline="", encoding="utf-8") as f:
+            reader = csv.DictReader(f)
+            if reader.fieldnames and "run_id" not in reader.fieldnames:
+                raise SweepError(f"{path} is not a sweep's runs.csv (no run_id column); use another --out or remove it")
+            return {row["run_id"]: row for row in reader}
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise SweepError(f"{path} is not a sweep's runs.csv ({exc}); use another --out or remove it") from exc
 
 
 def write_rows(path: Path, columns: list[str], rows: list[dict[str, Any]]) -> None:

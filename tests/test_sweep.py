@@ -48,6 +48,16 @@ def test_bad_sweep_input_exits_2_with_one_line_before_any_run(args, expected, tm
     assert time.perf_counter() - start < 15
 
 
+@pytest.mark.parametrize("content", [b"a,b\n1,2\n", b"\xff\xfe\x00garbage\n"])
+def test_an_out_dir_holding_a_foreign_runs_csv_exits_2_with_one_line(content, tmp_path, capsys):
+    (tmp_path / "sw").mkdir()
+    (tmp_path / "sw" / "runs.csv").write_bytes(content)
+    assert main(["sweep", LAGNET, "--out", str(tmp_path / "sw")]) == 2
+    err = capsys.readouterr().err
+    assert "is not a sweep's runs.csv" in err and err.count("\n") == 1 and "Traceback" not in err
+    assert (tmp_path / "sw" / "runs.csv").read_bytes() == content  # left as it was
+
+
 @pytest.mark.slow
 def test_sweep_writes_one_row_per_run_reports_and_plots_and_is_reproducible(tmp_path):
     sets = ["circuit.mismatch=0.0,0.05", SHORT]
