@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from analogvle.activations import ACTIVATIONS
-from analogvle.circuit import bcurrent, bvoltage, capacitor, isource, resistor, vccs, vcvs
+from analogvle.circuit import bcurrent, bvoltage, capacitor, format_number, isource, resistor, vccs, vcvs
 from analogvle.realizations import Builder
 from analogvle.realizations.nonideal import (
     noise_source,
@@ -54,15 +54,9 @@ class NetworkNodes:
     bias: dict[int, list[str]]
 
 
-def fmt_expr(x: float) -> str:
-    from analogvle.circuit import format_number
-
-    return format_number(x)
-
-
 def _phi_arg(b: Builder, uhat: str) -> str:
     vs = b.scales.v_scale
-    return f"v({uhat})" if vs == 1.0 else f"(v({uhat})/{fmt_expr(vs)})"
+    return f"v({uhat})" if vs == 1.0 else f"(v({uhat})/{format_number(vs)})"
 
 
 def build_network(
@@ -123,14 +117,14 @@ def _forward_neuron(b: Builder, net, l: int, i: int, pre: list[str], nodes: Netw
     tag = f"l{l}_n{i}"
     owner = f"{label} layer {l} neuron {i}"
     s = node("s", l, i)
-    b.comment(f"-- {owner}: tau_m = {fmt_expr(layer.tau_m[i])}, tau_r = {fmt_expr(layer.tau_r[i])}")
+    b.comment(f"-- {owner}: tau_m = {format_number(layer.tau_m[i])}, tau_r = {format_number(layer.tau_r[i])}")
     b.comment("summing node: V(s) = W r_prev + b + gamma e  (1/g_unit to ground, synapses W*g_unit)")
     b.add(resistor(f"Rs_{tag}", s, "0", 1.0 / sc.g_unit, owner=owner, role="summing resistor 1/g_unit"))
     n_gm = 0  # transconductors feeding s (for their output resistance)
     for j, src in enumerate(pre):
         if layer.plastic:
             w = weight_node(l, i, j)
-            b.add(bcurrent(f"Bw_{tag}_j{j}", s, f"{fmt_expr(sc.g_unit / sc.v_scale)}*v({w})*{tanh_input(b, src)}",
+            b.add(bcurrent(f"Bw_{tag}_j{j}", s, f"{format_number(sc.g_unit / sc.v_scale)}*v({w})*{tanh_input(b, src)}",
                            owner=owner, role=f"plastic synapse from input {j}: g_unit*W*r"))
             n_gm += 1
         elif layer.weights[i, j] != 0.0:
@@ -161,7 +155,7 @@ def _forward_neuron(b: Builder, net, l: int, i: int, pre: list[str], nodes: Netw
         b.comment(f"rate r = phi(uhat), phi = {layer.phi}")
         expr = ACTIVATIONS[layer.phi].spice_phi.format(x=_phi_arg(b, uhat))
         if sc.v_scale != 1.0:
-            expr = f"{fmt_expr(sc.v_scale)}*{expr}"
+            expr = f"{format_number(sc.v_scale)}*{expr}"
         b.add(bvoltage(f"Br_{tag}", r, expr, owner=owner, role=f"rate phi = {layer.phi}"))
 
 
@@ -189,8 +183,9 @@ def _error_neuron(b: Builder, net, l: int, i: int, nodes: NetworkNodes, *, label
             e_k = node("e", l + 1, k)
             if above.plastic:
                 w = weight_node(l + 1, k, i)
-                b.add(bcurrent(f"Bwt_{tag}_k{k}", q, f"{fmt_expr(sc.g_unit / sc.v_scale)}*v({w})*{tanh_input(b, e_k)}",
-                               owner=owner, role=f"transposed plastic synapse from error {k} of layer {l + 1}"))
+                expr = f"{format_number(sc.g_unit / sc.v_scale)}*v({w})*{tanh_input(b, e_k)}"
+                b.add(bcurrent(f"Bwt_{tag}_k{k}", q, expr, owner=owner,
+                               role=f"transposed plastic synapse from error {k} of layer {l + 1}"))
                 n_gm += 1
             elif above.weights[k, i] != 0.0:
                 _synapse(b, f"wt_{tag}_k{k}", q, e_k, above.weights[k, i] * sc.g_unit, owner=owner,
@@ -219,7 +214,7 @@ def _plasticity(b: Builder, layer, l: int, pre: list[str], nodes: NetworkNodes, 
     leak_tau = b.nonideal.leak_tau  # None: only the DC path every capacitor-only node needs
     r_leak = leak_tau * sc.time_scale / c if leak_tau is not None else min(WEIGHT_LEAK_TAU * sc.time_scale / c, R_MAX)
     tau_leak = r_leak * c / sc.time_scale
-    b.notes.append(f"{label} layer {l}: weight/bias capacitors leak through {fmt_expr(r_leak)} Ohm "
+    b.notes.append(f"{label} layer {l}: weight/bias capacitors leak through {format_number(r_leak)} Ohm "
                    f"(time constant {tau_leak:.3g} model time units)")
     off = offset_term(b)  # multiplier offset (non-ideality), '' when off
     # I = C dV/dt with V = v_scale*W, dW/dt = eta e r  ->  I = C*eta/(v_scale*time_scale) * V(e) V(r)
@@ -227,7 +222,8 @@ def _plasticity(b: Builder, layer, l: int, pre: list[str], nodes: NetworkNodes, 
     k_b = c * layer.eta / sc.time_scale  # I = C*eta/time_scale * V(e)
     gate = f"*v({learn_gate})" if learn_gate else ""
     b.comment("")
-    b.comment(f"==== {label} layer {l}: plasticity dW/dt = eta e r_prev^T, db/dt = eta e (eta = {fmt_expr(layer.eta)})")
+    b.comment(f"==== {label} layer {l}: plasticity dW/dt = eta e r_prev^T, db/dt = eta e "
+              f"(eta = {format_number(layer.eta)})")
     b.comment("each weight is the voltage of its capacitor (v_scale V per unit; initial value = spec weight)")
     for i in range(layer.size):
         tag = f"l{l}_n{i}"
@@ -240,7 +236,7 @@ def _plasticity(b: Builder, layer, l: int, pre: list[str], nodes: NetworkNodes, 
                             role=f"weight {j} capacitor"))
             b.add(resistor(f"Rwl_{wt}", w, "0", r_leak, owner=owner, role="weight leak (DC path, non-ideality)"))
             product = f"(v({e})*v({src}){off})" if off else f"v({e})*v({src})"
-            b.add(bcurrent(f"Bdw_{wt}", w, f"{fmt_expr(k_w)}*{product}{gate}", owner=owner,
+            b.add(bcurrent(f"Bdw_{wt}", w, f"{format_number(k_w)}*{product}{gate}", owner=owner,
                            role="learning current C*eta*e*r" + (" (+ multiplier offset)" if off else "")))
             weight_rail(b, f"Bwr_{wt}", w, owner=owner)
         bn = node("b", l, i)
@@ -248,7 +244,7 @@ def _plasticity(b: Builder, layer, l: int, pre: list[str], nodes: NetworkNodes, 
         b.add(resistor(f"Rbl_{tag}", bn, "0", r_leak, owner=owner, role="bias leak (DC path, non-ideality)"))
         weight_rail(b, f"Bbr_{tag}", bn, owner=owner)
         if learn_gate:
-            b.add(bcurrent(f"Bdb_{tag}", bn, f"{fmt_expr(k_b)}*v({e}){gate}", owner=owner,
+            b.add(bcurrent(f"Bdb_{tag}", bn, f"{format_number(k_b)}*v({e}){gate}", owner=owner,
                            role="bias learning current C*eta*e (gated)"))
         else:
             b.add(vccs(f"Gdb_{tag}", bn, e, "0", k_b, owner=owner, role="bias learning current C*eta*e"))
