@@ -158,8 +158,11 @@ def evaluate(x, target, y, ip, fp, sc, Wst, tip, tfp, tWst, beta, mode, loop, gu
 
 
 @njit(cache=True)
-def assemble(dy, y, x, work, ip, fp, sc, tip, tfp, tWst, twork, Wg_t, learning, mode):
-    """dy/dt from the instantaneous variables in ``work``; the teacher's part from its own pass."""
+def assemble(dy, y, x, work, ip, fp, sc, tip, tfp, twork, learning, mode):
+    """dy/dt from the instantaneous variables in ``work``; the teacher's part from its pass already in ``twork``.
+
+    ``twork`` must hold :func:`teacher_pass` at (x, y) (:func:`evaluate` leaves it there).
+    """
     for l in range(ip.shape[0]):
         n, m = ip[l, N], ip[l, M]
         for i in range(n):
@@ -175,11 +178,9 @@ def assemble(dy, y, x, work, ip, fp, sc, tip, tfp, tWst, twork, Wg_t, learning, 
                     pre = x[j] if l == 0 else work[R, l - 1, j]
                     dy[ip[l, OFF_W] + i * m + j] = rate * (ei * pre)
                 dy[ip[l, OFF_B] + i] = rate * ei
-    if tip.shape[0] > 0:
-        teacher_pass(x, y, tip, tfp, tWst, twork, Wg_t)
-        for l in range(tip.shape[0]):
-            for i in range(tip[l, N]):
-                dy[tip[l, OFF_U] + i] = (twork[S, l, i] - twork[U, l, i]) / tfp[l, TAU_M, i]
+    for l in range(tip.shape[0]):
+        for i in range(tip[l, N]):
+            dy[tip[l, OFF_U] + i] = (twork[S, l, i] - twork[U, l, i]) / tfp[l, TAU_M, i]
 
 
 @njit(cache=True)
@@ -193,7 +194,7 @@ def rhs(dy, x, target, y, learning, ip, fp, sc, Wst, tip, tfp, tWst, beta, mode,
     Wg_t = np.empty((Lt, twidth, tfan))
     it = evaluate(x, target, y, ip, fp, sc, Wst, tip, tfp, tWst, beta, mode, loop, guess, resid, work, Wg, twork, Wg_t)
     if it >= 0:
-        assemble(dy, y, x, work, ip, fp, sc, tip, tfp, tWst, twork, Wg_t, learning, mode)
+        assemble(dy, y, x, work, ip, fp, sc, tip, tfp, twork, learning, mode)
     return it
 
 

@@ -269,7 +269,9 @@ class ContinuousModel:
         ip, fp, sc, _ = self.packed
         tip, tfp, _, tWst = self.teacher_packed
         twork, Wg_t = K.new_work(tWst)
-        K.assemble(dy, y, x, work, ip, fp, sc, tip, tfp, tWst, twork, Wg_t, learning, self.mode)
+        if tip.shape[0] > 0:
+            K.teacher_pass(x, y, tip, tfp, tWst, twork, Wg_t)
+        K.assemble(dy, y, x, work, ip, fp, sc, tip, tfp, twork, learning, self.mode)
 
     def rhs_from(self, ev: dict, y: np.ndarray, learning: bool) -> np.ndarray:
         """dy/dt from the instantaneous variables ``ev = evaluate(t, y)``."""
