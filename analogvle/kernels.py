@@ -263,7 +263,6 @@ class Layer:
     k_p: np.ndarray  # τm/τr: weight of r′ε in e
     code: int  # activation code of the compiled φ (analogvle.activations.activate)
     gamma: float
-    plastic: bool
     eta: float
 
 
@@ -284,7 +283,6 @@ def elaborate(net: NetworkSpec) -> list[Layer]:
                 k_p=1.0 / ratio,
                 code=ACTIVATIONS[layer.phi].code,
                 gamma=layer.gamma,
-                plastic=layer.plastic,
                 eta=layer.eta,
             )
         )

@@ -162,18 +162,6 @@ class ContinuousModel:
 
     # -- instantaneous relations --------------------------------------------
 
-    def target(self, t: float, y: np.ndarray, x: np.ndarray) -> np.ndarray | None:
-        """The teacher's output r_L (or the sampled target) at time t."""
-        if self.teacher is not None:
-            tip, tfp, _, tWst = self.teacher_packed
-            twork, Wg_t = K.new_work(tWst)
-            y = np.ascontiguousarray(y, dtype=float)
-            K.teacher_pass(np.asarray(x, dtype=float), y, tip, tfp, tWst, twork, Wg_t)
-            return twork[K.R, -1, : self.n_out].copy()
-        if self.target_of_t is not None:
-            return self.target_of_t(t)
-        return None
-
     def forward(self, x, u, W, b, gamma_e):
         """Bottom-up: summed inputs s, ŭ, r, r′ per layer, given the γ·e terms."""
         ip, fp = self.packed[:2]
