@@ -41,12 +41,9 @@ from numba.typed import List
 
 from analogvle.activations import ACTIVATIONS, activate
 from analogvle.inputs import input_values
+from analogvle.kernels import ERROR_CODES, NO_ERRORS, PROSPECTIVE  # error modes as kernel integers
 from analogvle.spec import NetworkSpec, Spec, check_fixed_step
 from analogvle.trajectory import Trajectory, producer_meta, signal_name
-
-# Error modes as kernel integers.
-PROSPECTIVE, INSTANTANEOUS, NO_ERRORS = 0, 1, 2
-ERROR_CODES = {"prospective": PROSPECTIVE, "instantaneous": INSTANTANEOUS, "none": NO_ERRORS}
 
 CHUNK_STEPS = 4096  # steps per kernel call: bounds the memory of the sampled input
 
