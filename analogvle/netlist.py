@@ -34,11 +34,11 @@ from analogvle.circuit import (
 )
 from analogvle.errors import NetlistError
 from analogvle.realizations import Builder, Scales, get_cells
-from analogvle.realizations.network import build_network, minimum_b_count
+from analogvle.realizations.network import R_MAX, build_network, minimum_b_count
 from analogvle.realizations.nonideal import NonIdeal, noise_node, noise_samples
 
 _B_GAIN = re.compile(r"([-+]?[0-9.]+(?:e[-+]?[0-9]+)?)\*")  # the leading gain of a B current expression
-R_RANGE = (1e-3, 1e15)  # Ω, the physical range of a resistor
+R_RANGE = (1e-3, R_MAX)  # Ω, the physical range of a resistor (the default weight leak is capped at R_MAX)
 C_MAX = 1.0  # F
 
 

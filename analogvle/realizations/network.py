@@ -29,7 +29,7 @@ from analogvle.realizations.nonideal import (
 
 #: leak time constant of a plastic weight's capacitor, model time units (a reported non-ideality)
 WEIGHT_LEAK_TAU = 1e8
-#: the largest resistor the physical-range check accepts, Ω
+#: the largest resistor the physical-range check accepts (netlist.R_RANGE), Ω
 R_MAX = 1e15
 
 
