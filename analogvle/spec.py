@@ -225,10 +225,13 @@ def set_dotted(raw: dict, key: str, value: Any, *, source: str = "<dict>") -> No
         nxt = parts[depth + 1]
         if isinstance(node, list):
             node = node[_list_index(node, part, key, source)]
-            continue
-        if part not in node:
-            node[part] = [] if nxt.isdigit() else {}
-        node = node[part]
+        else:
+            if part not in node:
+                node[part] = [] if nxt.isdigit() else {}
+            node = node[part]
+        if not isinstance(node, (dict, list)):
+            where = ".".join(parts[: depth + 1])
+            raise SpecError(f"{source}: {key}: {where} is a {type(node).__name__} value, not a table or array")
     last = parts[-1]
     if isinstance(node, list):
         node[_list_index(node, last, key, source)] = value

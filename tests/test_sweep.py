@@ -36,6 +36,7 @@ def test_values_are_toml_literals_and_the_plan_is_the_product():
     (["--set", 'circuit.mismatch="big"'], "circuit.mismatch: expected a number, got str 'big'"),
     (["--set", "circuit.mismatch=big"], "not TOML literals"),
     (["--set", "circuit.seed=1,2"], "--seeds"),
+    (["--set", "time.duration.x=1"], "time.duration is a float value, not a table"),
     (["--seeds", "0"], "--seeds: expected an integer >= 1"),
     (["--scheduler", "tcp://127.0.0.1:9"], "--scheduler tcp://127.0.0.1:9: cannot connect"),
 ])
