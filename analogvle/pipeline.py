@@ -99,8 +99,8 @@ def run(
         extras.append(("Frequency response", "bode.png",
                        ("ngspice `.ac` of one neuron's cells against (1 + sτr)/(1 + sτm), its inverse "
                        "and the exact adjoint filter.")))
-    _append_sections(out / "report.md", extras)
-    _append_text(out / "report.md", circuit_section(spec, realization, netlist.summary))
+    sections = "".join(f"\n## {title}\n\n{caption}\n\n![{title}]({image})\n" for title, image, caption in extras)
+    _append_text(out / "report.md", sections + circuit_section(spec, realization, netlist.summary))
     timings["compare"] = time.perf_counter() - start
     return RunResult(out=out, comparison=result, files=files, timings=timings)
 
@@ -151,17 +151,6 @@ def _append_text(report: Path, text: str) -> None:
 
     body = report.read_text(encoding="utf-8") + text
     write_atomic(report, lambda f: f.write(body), mode="w")
-
-
-def _append_sections(report: Path, sections: list[tuple[str, str, str]]) -> None:
-    if not sections:
-        return
-    from analogvle.trajectory import write_atomic
-
-    text = report.read_text(encoding="utf-8")
-    for title, image, caption in sections:
-        text += f"\n## {title}\n\n{caption}\n\n![{title}]({image})\n"
-    write_atomic(report, lambda f: f.write(text), mode="w")
 
 
 def cli_run(args) -> int:
