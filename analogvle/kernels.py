@@ -192,6 +192,14 @@ def rhs(dy, x, target, y, learning, ip, fp, sc, Wst, tip, tfp, tWst, beta, mode,
     Lt, twidth, tfan = tWst.shape
     twork = np.zeros((WORK_ROWS, Lt, twidth))
     Wg_t = np.empty((Lt, twidth, tfan))
+    return rhs_in(dy, x, target, y, learning, ip, fp, sc, Wst, tip, tfp, tWst, beta, mode, loop, guess, resid,
+                  work, Wg, twork, Wg_t)
+
+
+@njit(cache=True)
+def rhs_in(dy, x, target, y, learning, ip, fp, sc, Wst, tip, tfp, tWst, beta, mode, loop, guess, resid,
+           work, Wg, twork, Wg_t):
+    """:func:`rhs` in caller-owned work arrays (zeroed once: every entry read is written first, or stays 0)."""
     it = evaluate(x, target, y, ip, fp, sc, Wst, tip, tfp, tWst, beta, mode, loop, guess, resid, work, Wg, twork, Wg_t)
     if it >= 0:
         assemble(dy, y, x, work, ip, fp, sc, tip, tfp, twork, learning, mode)
@@ -213,6 +221,8 @@ def rk4_steps(y, k0, k1, dt, learn_after, every, xs, targets, out, ip, fp, sc, W
     k1v, k2v, k3v, k4v = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
     ytmp = np.empty(n)
     tgt = np.zeros(targets.shape[2])
+    work, Wg = np.zeros((WORK_ROWS,) + Wst.shape[:2]), np.zeros(Wst.shape)
+    twork, Wg_t = np.zeros((WORK_ROWS,) + tWst.shape[:2]), np.zeros(tWst.shape)
     h2, h6 = dt / 2, dt / 6
     for k in range(k0, k1):
         t = k * dt
@@ -232,8 +242,8 @@ def rk4_steps(y, k0, k1, dt, learn_after, every, xs, targets, out, ip, fp, sc, W
                     ytmp[i] = y[i] + dt * k3v[i]
             if tip.shape[0] == 0:
                 tgt[:] = targets[row, c]
-            it = rhs(stages[q], xs[row, c], tgt, ytmp, learn, ip, fp, sc, Wst, tip, tfp, tWst,
-                     beta, mode, loop, guess, resid)
+            it = rhs_in(stages[q], xs[row, c], tgt, ytmp, learn, ip, fp, sc, Wst, tip, tfp, tWst,
+                        beta, mode, loop, guess, resid, work, Wg, twork, Wg_t)
             if it < 0:
                 return k
             stats[0] = max(stats[0], it)
