@@ -8,7 +8,8 @@ of :class:`Element`, :class:`Comment`, :class:`Model` and :class:`Subckt`
 items; :class:`NgspiceWriter` is the last pass and only formats.
 
 Naming follows vlsirtools: ``format_*`` returns a string, ``write_*`` writes,
-``get_*`` looks something up. Numbers are written exactly (``repr`` of the
+``get_*`` looks something up; files are written by
+:meth:`analogvle.netlist.Netlist.write`, atomically. Numbers are written exactly (``repr`` of the
 float: the shortest text that reads back to the same double) and lines end
 with ``'\\n'`` on every platform.
 """
@@ -18,7 +19,6 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import ClassVar
 
 # ----------------------------------------------------------------------------
@@ -256,11 +256,10 @@ class Circuit:
     def comment(self, text: str) -> None:
         self.items.append(Comment(text))
 
-    def elements(self, *, include_subckts: bool = True) -> Iterator[Element]:
+    def elements(self) -> Iterator[Element]:
         """Every element, subcircuit contents first (each definition once)."""
-        if include_subckts:
-            for sub in self.subckts:
-                yield from sub.elements()
+        for sub in self.subckts:
+            yield from sub.elements()
         yield from (i for i in self.items if isinstance(i, Element))
 
 
@@ -371,11 +370,6 @@ class NgspiceWriter:
         lines.append(".end")
         return self.line_end.join(lines) + self.line_end
 
-    def write_circuit(self, circuit: Circuit, path: str | Path) -> Path:
-        path = Path(path)
-        path.write_bytes(self.format_circuit(circuit).encode("utf-8"))
-        return path
-
     def format_control(self, circuit: Circuit) -> list[str]:
         lines = []
         if circuit.options:
@@ -482,11 +476,6 @@ class NgspiceWriter:
 def format_netlist(circuit: Circuit) -> str:
     """The ngspice text of ``circuit``."""
     return NgspiceWriter().format_circuit(circuit)
-
-
-def write_netlist(circuit: Circuit, path: str | Path) -> Path:
-    """Write the ngspice text of ``circuit`` to ``path``."""
-    return NgspiceWriter().write_circuit(circuit, path)
 
 
 # ----------------------------------------------------------------------------
