@@ -27,12 +27,12 @@ from pathlib import Path
 
 import numpy as np
 
-from analogvle.compare import compare
-from analogvle.learning import LOSS
-from analogvle.netlist import build_netlist
-from analogvle.reference import integrate
-from analogvle.simulate import simulate
-from analogvle.spec import load_spec
+from analogvle.compare.learning import LOSS
+from analogvle.compare.metrics import compare
+from analogvle.integrate.solve import integrate
+from analogvle.model.toml import load_spec
+from analogvle.netlist.netlist import build_netlist
+from analogvle.simulate.run import simulate
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = Path(__file__).parent / "out" / "learning.json"

@@ -13,9 +13,9 @@ import argparse
 import sys
 import time
 
-from analogvle.netlist import build_netlist
-from analogvle.simulate import simulate
-from analogvle.spec import load_spec
+from analogvle.model.toml import load_spec
+from analogvle.netlist.netlist import build_netlist
+from analogvle.simulate.run import simulate
 
 LIMIT_MB = 50.0
 

@@ -28,8 +28,9 @@ from pathlib import Path
 import numba
 import numpy as np
 
-from analogvle.euler import integrate_gle_euler
-from analogvle.spec import Spec, spec_from_dict
+from analogvle.integrate.gle_euler import integrate_gle_euler
+from analogvle.model.spec import Spec
+from analogvle.model.toml import spec_from_dict
 
 DT = 0.01
 OUT = Path(__file__).resolve().parent / "out" / "reference.json"
@@ -64,7 +65,7 @@ def get_method(name: str):
     if name == "gle-euler":
         return integrate_gle_euler
     try:
-        from analogvle.reference import integrate
+        from analogvle.integrate.solve import integrate
     except ImportError:
         return None
     return lambda spec: integrate(spec, method=name)

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-from analogvle.netlist import build_netlist
-from analogvle.simulate import run_netlist, simulate
-from analogvle.spec import spec_from_dict
+from analogvle.model.toml import spec_from_dict
+from analogvle.netlist.netlist import build_netlist
+from analogvle.simulate.run import run_netlist, simulate
 
 OUT = Path(__file__).parent / "out" / "simulate.json"
 

@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from analogvle.sweep import sweep
+from analogvle.workflows.sweep import sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 LEVELS = "0.0,0.01,0.02,0.05,0.1"

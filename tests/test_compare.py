@@ -9,11 +9,12 @@ import numpy as np
 import pytest
 from matplotlib.image import imread
 
-from analogvle import report as report_module
 from analogvle.cli import main
-from analogvle.compare import compare
+from analogvle.compare.metrics import compare
 from analogvle.errors import CompareError
-from analogvle.trajectory import Trajectory, save_trajectory
+from analogvle.model.trajectory import Trajectory, save_trajectory
+from analogvle.report import learning_plot
+from analogvle.report import write as report_write
 
 DT = 0.01  # reference step, model time units
 DURATION = 60.0
@@ -63,7 +64,7 @@ def test_known_shift_and_error_are_measured(tmp_path, shift_steps, error, circui
     t_ref, t_circ = grid(DT), grid(circuit_step)
     ref_file = write(tmp_path / "ref.npz", t_ref, {"layer1/r": rates(t_ref)})
     circ_file = write(tmp_path / "circ.npz", t_circ, {"layer1/r": rates(t_circ - lag) + error * error_shape(t_circ)})
-    from analogvle.trajectory import load_trajectory
+    from analogvle.model.trajectory import load_trajectory
 
     result = compare(load_trajectory(ref_file), load_trajectory(circ_file), signals=["layer1/r"], tolerance=1.0)
     m = result.signals["layer1/r"]
@@ -230,15 +231,19 @@ def test_report_holds_metrics_markdown_and_pngs_that_open(tmp_path, pair):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["circ.npz", "ref.npz", "rep"]  # no temporaries
 
 
-def test_failure_mid_report_leaves_nothing_behind(tmp_path, pair, monkeypatch):
+def test_failure_mid_report_leaves_nothing_behind_and_exits_4_with_a_crash_log(tmp_path, pair, monkeypatch, capsys):
     ref, circ = pair
 
     def broken(*args, **kwargs):
         raise RuntimeError("plotting failed")
 
-    monkeypatch.setattr(report_module, "plot_group", broken)
-    with pytest.raises(RuntimeError, match="plotting failed"):
-        main(["compare", str(ref), str(circ), "--report", str(tmp_path / "deep" / "rep")])
+    monkeypatch.setattr(report_write, "plot_group", broken)
+    assert main(["compare", str(ref), str(circ), "--report", str(tmp_path / "deep" / "rep")]) == 4
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "internal error" in err and "Traceback" not in err
+    log = Path(err.split("traceback in ")[1].strip())
+    assert "RuntimeError: plotting failed" in log.read_text() and "Traceback" in log.read_text()
+    log.unlink()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["circ.npz", "ref.npz"]
 
 
@@ -260,10 +265,9 @@ def test_rewriting_a_report_replaces_it_and_keeps_other_files(tmp_path, pair):
 def test_plot_learning_writes_a_readable_png(tmp_path):
     t = grid(DT, 40.0)
     out = np.tanh(rates(t)[:, :1])
-    student = Trajectory(t, {"layer1/r": out, "layer1/W": weights(t), "target": 1.05 * out},
-                         meta={"spec": {"time": {"learn_after": 10.0}}})
+    student = Trajectory(t, {"layer1/r": out, "layer1/W": weights(t), "target": 1.05 * out})
     circuit = Trajectory(t, {"layer1/r": out + 1e-3, "layer1/W": weights(t) + 1e-3})
-    path = report_module.plot_learning([(student, "reference"), (circuit, "circuit")], tmp_path / "learning.png",
+    path = learning_plot.plot_learning([(student, "reference"), (circuit, "circuit")], tmp_path / "learning.png",
                                        teacher_weights={1: [[-0.2], [0.8]]}, title="test")
     assert imread(path).shape[0] > 500
     assert sorted(p.name for p in tmp_path.iterdir()) == ["learning.png"]

@@ -5,11 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analogvle.activations import ACTIVATIONS
-from analogvle.euler import integrate_gle_euler
-from analogvle.inputs import input_values
-from analogvle.spec import Spec, spec_from_dict
-from analogvle.trajectory import signal_name
+from analogvle.integrate.gle_euler import integrate_gle_euler
+from analogvle.model.activations import ACTIVATIONS
+from analogvle.model.inputs import input_values
+from analogvle.model.spec import Spec
+from analogvle.model.toml import spec_from_dict
+from analogvle.model.trajectory import signal_name
 
 DT = 1.0 / 32  # exact in binary, so t_k = k·dt and learn_after compare without round-off
 

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import copy
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from analogvle.cli import main
-from analogvle.gradients import compute_gradients, forward_loss
-from analogvle.spec import spec_from_dict
+from analogvle.integrate.adjoint import compute_gradients, forward_loss, with_ratio
+from analogvle.model.toml import spec_from_dict
 
 
 def net(tau_r=(0.3, 0.5), duration=8.0, gamma=0.0):
@@ -41,11 +41,12 @@ def test_exact_gradient_matches_central_finite_differences():
         for idx in np.ndindex(*layer.weights.shape):
             losses = []
             for sign in (+1, -1):
-                raw = copy.deepcopy(spec.raw)
-                w = np.array(raw["network"]["layer"][li]["weights"], dtype=float)
+                w = layer.weights.copy()
                 w[idx] += sign * h
-                raw["network"]["layer"][li]["weights"] = w.tolist()
-                losses.append(forward_loss(spec_from_dict(raw), rtol=1e-11))
+                layers = list(spec.network.layers)
+                layers[li] = replace(layer, weights=w)
+                losses.append(forward_loss(replace(spec, network=replace(spec.network, layers=tuple(layers))),
+                                           rtol=1e-11))
             fd[idx] = -(losses[0] - losses[1]) / (2 * h)  # descent direction
         rel = np.max(np.abs(exact - fd)) / np.max(np.abs(fd))
         assert rel < 1e-5, (li, exact, fd, rel)
@@ -54,10 +55,7 @@ def test_exact_gradient_matches_central_finite_differences():
 
 def test_latent_equilibrium_makes_local_equal_exact():
     """τr = τm: the neuron is instantaneous, e = r′ε and λ = δ, so all three estimates coincide."""
-    raw = copy.deepcopy(net().raw)
-    for layer in raw["network"]["layer"]:
-        layer["tau_r"] = layer["tau_m"]
-    grads = compute_gradients(spec_from_dict(raw))
+    grads = compute_gradients(with_ratio(net(), 1.0))
     for lg in grads.layers.values():
         np.testing.assert_allclose(lg.local, lg.exact, rtol=1e-6, atol=1e-9)
         np.testing.assert_allclose(lg.instantaneous, lg.exact, rtol=1e-6, atol=1e-9)

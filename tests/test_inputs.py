@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from scipy.ndimage import gaussian_filter1d
 
-from analogvle.inputs import _square_scalar, input_function, input_values, square_wave
-from analogvle.spec import spec_from_dict
+from analogvle.model.inputs import _square_scalar, input_function, input_values, square_wave
+from analogvle.model.toml import spec_from_dict
 
 
 def test_smoothed_square_equals_numerical_gaussian_convolution():

@@ -31,13 +31,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from analogvle.compare import compare
-from analogvle.learning import LOSS, learning_curve, learning_window, output_loss, smooth_loss
-from analogvle.reference import integrate
-from analogvle.report import write_report
-from analogvle.simulate import simulate
-from analogvle.spec import load_spec
-from analogvle.trajectory import Trajectory
+from analogvle.compare.learning import LOSS, learning_curve, learning_window, output_loss, smooth_loss
+from analogvle.compare.metrics import compare
+from analogvle.integrate.solve import integrate
+from analogvle.model.network import LayerSpec, NetworkSpec
+from analogvle.model.spec import Spec, TimeSpec
+from analogvle.model.stimulus import InputSpec
+from analogvle.model.toml import load_spec
+from analogvle.model.trajectory import Trajectory
+from analogvle.report.write import write_report
+from analogvle.simulate.run import simulate
 
 ROOT = Path(__file__).resolve().parents[1]
 WEIGHT_RTOL = 0.01  # final circuit weights within 1 % of the reference-trained ones
@@ -60,8 +63,17 @@ def learned_parameters(traj: Trajectory) -> dict[str, np.ndarray]:
     return {n: v for n, v in traj.signals.items() if n.endswith(("/W", "/b"))}
 
 
-def traj(t: np.ndarray, target: np.ndarray, out: np.ndarray, meta: dict) -> Trajectory:
-    return Trajectory(t=t, signals={"target": target[:, None], "layer2/r": out[:, None]}, meta=meta)
+def small_spec(*, beta: float = 1.0, learn_after: float = 0.0, duration: float = 100.0,
+               inp: InputSpec | None = None, outputs: int = 1) -> Spec:
+    """A spec for hand-made trajectories: only β, learn_after and the input matter to the loss and its curve."""
+    inp = inp or InputSpec(kind="sines", omegas=[1.0])
+    layers = (LayerSpec(size=outputs, tau_m=1.0, weights=[[1.0] * inp.channels] * outputs),)
+    return Spec(name="small", time=TimeSpec(dt=0.1, duration=duration, learn_after=learn_after), input=inp,
+                network=NetworkSpec(inputs=inp.channels, layers=layers, errors="none", beta=beta))
+
+
+def traj(t: np.ndarray, target: np.ndarray, out: np.ndarray, spec: Spec) -> Trajectory:
+    return Trajectory(t=t, signals={"target": target[:, None], "layer2/r": out[:, None]}, spec=spec)
 
 
 # ----------------------------------------------------------------------------
@@ -73,17 +85,17 @@ def test_loss_is_half_beta_squared_error_of_the_top_layer():
     t = np.linspace(0.0, 1.0, 5)
     target = np.array([[1.0, 0.0]] * 5)
     tr = Trajectory(t=t, signals={"target": target, "layer1/r": np.zeros((5, 3)), "layer2/r": np.ones((5, 2))},
-                    meta={"spec": {"network": {"beta": 0.01}}})
+                    spec=small_spec(beta=0.01, outputs=2))
     assert np.allclose(output_loss(tr), 0.5 * 0.01 * (0.0 + 1.0))
     assert output_loss(Trajectory(t=t, signals={"layer2/r": np.ones((5, 2))})) is None  # no target, no loss
 
 
 def test_loss_is_compared_and_reported_with_its_learning_curve(tmp_path):
     t = np.arange(0.0, 100.0, 0.1)
-    meta = {"spec": {"time": {"learn_after": 10.0}, "input": {"kind": "square", "period": 4.0}}}
+    spec = small_spec(learn_after=10.0, inp=InputSpec(kind="square", period=4.0))
     target = np.sin(t)
-    ref = traj(t, target, 0.9 * target, meta)
-    circ = traj(t, target, 0.9 * target + 1e-5, meta)
+    ref = traj(t, target, 0.9 * target, spec)
+    circ = traj(t, target, 0.9 * target + 1e-5, spec)
     result = compare(ref, circ, signals=["layer*/r", LOSS])
     assert LOSS in result.signals and result.learning is not None
     assert result.learning.window == pytest.approx(4.0) and result.learning.start == 10.0
@@ -96,11 +108,11 @@ def test_loss_is_compared_and_reported_with_its_learning_curve(tmp_path):
 
 def test_learning_curve_deviation_is_relative_to_the_reference_from_learn_after_on():
     t = np.arange(0.0, 50.0, 0.1)
-    meta = {"spec": {"time": {"learn_after": 20.0}, "input": {"kind": "sines", "omegas": [[1.0, 2.0], [0.5]]}}}
-    assert learning_window(meta, t)[0] == pytest.approx(4 * math.pi)
+    spec = small_spec(learn_after=20.0, inp=InputSpec(kind="sines", channels=2, omegas=[[1.0, 2.0], [0.5]]))
+    assert learning_window(spec, t)[0] == pytest.approx(4 * math.pi)
     ref = np.exp(-t / 10) + 0.1
     circ = ref * np.where(t < 20.0 - 4 * math.pi, 2.0, 1.03)  # 100 % off only where no window reaches t ≥ 20
-    curve = learning_curve(t, ref, circ, meta)
+    curve = learning_curve(t, ref, circ, spec)
     assert curve.max_rel_dev == pytest.approx(0.03, rel=1e-9)
     assert curve.t[0] == pytest.approx(t[len(t) - len(curve.t)]) and np.all(np.diff(curve.t) > 0)
     n = round(4 * math.pi / 0.1)

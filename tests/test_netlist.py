@@ -1,4 +1,4 @@
-"""The netlist generator (analogvle/netlist.py, analogvle/realizations/), checked in real ngspice.
+"""The netlist generator (analogvle/circuit/, analogvle/netlist/), checked in real ngspice.
 
 Golden netlists are the smoke test; the numbers ngspice computes on the
 smallest circuits (AC response of the cells, DC transfer of a synapse) are
@@ -16,12 +16,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from analogvle.circuit.benches import cell_ac_bench, synapse_dc_bench
+from analogvle.circuit.cells import Scales
+from analogvle.circuit.probes import Probe
 from analogvle.cli import main
 from analogvle.errors import NetlistError
-from analogvle.netlist import Netlist, Probe, build_cell_ac, build_netlist, build_synapse_dc
-from analogvle.rawfile import read_raw
-from analogvle.realizations import Scales
-from analogvle.spec import load_spec, spec_from_dict
+from analogvle.model.toml import load_spec, spec_from_dict
+from analogvle.netlist.netlist import Netlist, bench_netlist, build_netlist
+from analogvle.simulate.rawfile import read_raw
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((ROOT / "sims").glob("*.toml"))
@@ -61,6 +63,7 @@ def test_lagnet_netlist_holds_every_trajectory_signal_with_its_probe():
     assert all(n == n.lower() for p in nl.probes.values() for n in p.nodes)
     assert nl.tran == {"step": 1e-4, "stop": 1.0, "max_step": 1e-5, "method": "trap", "reltol": 1e-4,
                        "abstol": 1e-12, "vntol": 1e-7}
+    assert nl.circuit.tran.stop == 1.0  # the netlist keeps the circuit it was written from
     assert nl.text.splitlines()[-2] == ".tran 1e-4 1 0 1e-5 uic"
     assert ".options reltol=1e-4 abstol=1e-12 vntol=1e-7 method=trap" in nl.text
     assert "Cw_l1_n0_j0 w_l1_n0_j0 0 1e-9 ic=0.5" in nl.text  # plastic weight starts at its spec value
@@ -159,7 +162,7 @@ TAUS = [(1.0, 0.1), (2.0, 0.5), (1.0, 1.0), (0.2, 1.0)]  # (tau_m, tau_r): lag, 
 @pytest.mark.parametrize("tau_m,tau_r", TAUS)
 def test_cell_ac_response_matches_the_transfer_function(cell, tau_m, tau_r, realization, tmp_path):
     scales = Scales(time_scale=1e-3, v_scale=0.5, c_unit=1e-9)
-    nl = build_cell_ac(cell, tau_m, tau_r, realization=realization, scales=scales)
+    nl = bench_netlist(cell_ac_bench(cell, tau_m, tau_r, realization=realization, scales=scales))
     raw = run_ngspice(nl, tmp_path)
     omega = 2 * np.pi * np.real(raw["frequency"]) * scales.time_scale
     assert omega.max() / omega.min() == pytest.approx(1e3)
@@ -175,7 +178,7 @@ def test_cell_ac_response_matches_the_transfer_function(cell, tau_m, tau_r, real
 @pytest.mark.parametrize("realization", REALIZATIONS)
 @pytest.mark.parametrize("weight", [-1.5, 0.25, 2.0])
 def test_static_synapse_dc_transfer_equals_the_weight(weight, realization, tmp_path):
-    nl = build_synapse_dc(weight, realization=realization, scales=Scales(v_scale=0.2))
+    nl = bench_netlist(synapse_dc_bench(weight, realization=realization, scales=Scales(v_scale=0.2)))
     raw = run_ngspice(nl, tmp_path)
     x = model_values(raw, nl.probes["x"])[:, 0]
     assert len(x) == 9
@@ -199,7 +202,7 @@ def expected_b_count(spec) -> int:
             nonlinear = layer.phi != "linear"
             count += layer.size * nonlinear * (2 if errors != "none" else 1)
             if layer.plastic:
-                count += layer.weights.size * (3 if l > 1 else 2) + layer.size * gated
+                count += layer.weights.size * (3 if l > 1 else 2) + layer.size * (gated and layer.learn_bias)
     return count
 
 

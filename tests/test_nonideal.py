@@ -1,21 +1,21 @@
-"""Non-idealities (analogvle/realizations/nonideal.py, netlist._apply_mismatch), each checked in real ngspice
+"""Non-idealities (analogvle/circuit/nonideal.py, circuit/passes.apply_mismatch), each checked in real ngspice
 for the effect it must have. With beta = 0 the error is exactly 0 V, so a weight moves only through the
 non-ideality under test."""
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from analogvle.circuit.benches import Bench, synapse_dc_bench
+from analogvle.circuit.nonideal import RAIL_STIFFNESS, NonIdeal
 from analogvle.errors import SpecError
-from analogvle.netlist import Netlist, build_netlist, build_synapse_dc
-from analogvle.rawfile import read_raw
-from analogvle.realizations.nonideal import RAIL_STIFFNESS, NonIdeal
-from analogvle.simulate import simulate
-from analogvle.spec import load_spec, spec_from_dict
+from analogvle.model.toml import load_spec, spec_from_dict
+from analogvle.netlist.netlist import bench_netlist, build_netlist
+from analogvle.simulate.batch import run_analysis
+from analogvle.simulate.run import simulate
 
 ROOT = Path(__file__).resolve().parents[1]
 LAGNET = ROOT / "sims/lagnet.toml"
@@ -28,14 +28,10 @@ def lagnet(**overrides) -> object:
     return load_spec(LAGNET, {**QUIET, **{k.replace("__", "."): v for k, v in overrides.items()}})
 
 
-def run_dc(netlist: Netlist, tmp_path: Path) -> dict[str, np.ndarray]:
+def run_dc(bench: Bench, tmp_path: Path) -> dict[str, np.ndarray]:
     """Run a DC bench with Newton converged far below ngspice's default reltol = 1e-3 (flat tanh regions)."""
-    netlist.text = netlist.text.replace("\n.dc", "\n.options reltol=1e-9 vntol=1e-12\n.dc")
-    path = netlist.write(tmp_path / "dc.cir")
-    out = subprocess.run(["ngspice", "-b", "-r", "dc.raw", path.name], cwd=tmp_path, capture_output=True, text=True,
-                         timeout=60, check=False)
-    assert out.returncode == 0, out.stdout + out.stderr
-    return read_raw(tmp_path / "dc.raw")
+    bench.circuit.options = {"reltol": 1e-9, "vntol": 1e-12}
+    return run_analysis(bench_netlist(bench).write(tmp_path / "dc.cir"))
 
 
 def static_net(noise: float = 0.0, seed: int = 0, noise_dt: float | None = None, duration: float = 100.0) -> object:
@@ -129,7 +125,7 @@ def test_rails_clip_a_drifting_weight_at_the_rail():
 @pytest.mark.parametrize("realization", REALIZATIONS)
 def test_output_resistance_scales_the_static_synapse_dc_gain_by_1_over_1_plus_ratio(realization, tmp_path):
     weight, ratio = 1.5, 0.05
-    nl = build_synapse_dc(weight, realization=realization, nonideal=NonIdeal(g_out_ratio=ratio))
+    nl = synapse_dc_bench(weight, realization=realization, nonideal=NonIdeal(g_out_ratio=ratio))
     raw = run_dc(nl, tmp_path)
     x, r = raw["v(x_n0)"], raw["v(r_l1_n0)"]
     gain = np.polyfit(x, r, 1)[0]
@@ -139,7 +135,7 @@ def test_output_resistance_scales_the_static_synapse_dc_gain_by_1_over_1_plus_ra
 @pytest.mark.parametrize("realization", REALIZATIONS)
 def test_tanh_synapse_saturates_at_g_times_linear_range(realization, tmp_path):
     weight, v_l = 2.0, 0.25
-    nl = build_synapse_dc(weight, realization=realization, nonideal=NonIdeal(synapse_linear_range=v_l),
+    nl = synapse_dc_bench(weight, realization=realization, nonideal=NonIdeal(synapse_linear_range=v_l),
                           sweep=(-2.0, 2.0, 0.1))
     raw = run_dc(nl, tmp_path)
     x, r = raw["v(x_n0)"], raw["v(r_l1_n0)"]

@@ -9,10 +9,12 @@ import matplotlib.image as mpimg
 import numpy as np
 import pytest
 
-from analogvle.bode import cell_response, pick_neuron
+from analogvle.circuit.cells import Scales
 from analogvle.cli import main
-from analogvle.realizations import Scales
-from analogvle.spec import load_spec
+from analogvle.model.toml import load_spec
+from analogvle.netlist.netlist import build_netlist
+from analogvle.simulate.ac import cell_response, pick_neuron
+from analogvle.workflows.run import circuit_section
 
 SIMS = Path(__file__).resolve().parent.parent / "sims"
 
@@ -72,9 +74,6 @@ def test_bode_cells_match_the_analytic_filters_and_the_adjoint_phase(realization
 
 
 def test_report_section_compares_the_simulated_realization_with_the_other():
-    from analogvle.netlist import build_netlist
-    from analogvle.pipeline import circuit_section
-
     spec = load_spec(SIMS / "lagnet.toml")
     text = circuit_section(spec, "passive", build_netlist(spec, "passive").summary)
     assert "| | passive (simulated) | ideal |" in text

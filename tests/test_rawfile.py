@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from analogvle.rawfile import RawFileError, read_raw, read_raw_plots
+from analogvle.simulate.rawfile import RawFileError, read_raw, read_raw_plots
 
 pytestmark = pytest.mark.skipif(shutil.which("ngspice") is None, reason="ngspice not installed")
 

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-import copy
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from analogvle.cli import main
-from analogvle.learning import output_loss
-from analogvle.reference import ContinuousModel, integrate
-from analogvle.spec import load_spec, spec_from_dict
-from analogvle.trajectory import load_trajectory
+from analogvle.compare.learning import output_loss
+from analogvle.integrate.solve import integrate
+from analogvle.integrate.solvers import integrate_adaptive
+from analogvle.integrate.vector_field import ContinuousModel
+from analogvle.model.toml import load_spec, spec_from_dict
+from analogvle.model.trajectory import load_trajectory
 
 SIMS = Path(__file__).resolve().parent.parent / "sims"
 
@@ -109,7 +111,7 @@ SIGNALS = ["layer1/r", "layer2/r", "layer1/e", "layer2/e", "layer1/W", "layer2/W
 
 @pytest.fixture(scope="module")
 def small_truth():
-    return integrate(small_learning_net(), "adaptive", rtol=1e-13)
+    return integrate_adaptive(small_learning_net(), rtol=1e-13)
 
 
 def test_rk4_converges_at_fourth_order(small_truth):
@@ -135,9 +137,9 @@ def test_gamma_loop_is_solved_not_delayed():
     y = model.initial_state() + 0.3  # an arbitrary state with nonzero potentials and errors
     ev = model.evaluate(1.234, y)
     # the solved e must satisfy every instantaneous relation at once
-    again = model.forward(ev["x"], ev["u"], ev["W"], ev["b"], [0.5 * e for e in ev["e"]])
-    _eps, e = model.backward(again[2], again[3], ev["v"], ev["W"], ev["target"])
-    for a, b in zip(e, ev["e"]):
+    again = model.forward(ev.x, ev.u, ev.W, ev.b, [0.5 * e for e in ev.e])
+    _eps, e = model.backward(again[2], again[3], ev.v, ev.W, ev.target)
+    for a, b in zip(e, ev.e):
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-13)
 
 
@@ -165,9 +167,8 @@ def test_error_neuron_has_inverse_amplitude_and_adjoint_phase(n_layers):
 
 
 def test_learning_gate_keeps_weights_fixed_before_learn_after():
-    raw = copy.deepcopy(small_learning_net().raw)
-    raw["time"]["learn_after"] = 2.0
-    traj = integrate(spec_from_dict(raw), "rk4")
+    spec = small_learning_net()
+    traj = integrate(replace(spec, time=replace(spec.time, learn_after=2.0)), "rk4")
     before = traj.t <= 2.0
     assert np.all(traj["layer1/W"][before] == traj["layer1/W"][0])
     assert np.max(np.abs(traj["layer1/W"][-1] - traj["layer1/W"][0])) > 1e-3

@@ -10,7 +10,8 @@ import pytest
 
 from analogvle.cli import main
 from analogvle.errors import SpecError
-from analogvle.spec import check_fixed_step, load_spec, spec_from_dict
+from analogvle.model.spec import check_fixed_step
+from analogvle.model.toml import load_spec, spec_from_dict
 
 SIMS = Path(__file__).resolve().parent.parent / "sims"
 

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from analogvle.cli import main
-from analogvle.sweep import parse_set, plan, sweep
-from analogvle.trajectory import load_trajectory
+from analogvle.model.trajectory import load_trajectory
+from analogvle.workflows.sweep import parse_set, plan, sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 LAGNET = str(ROOT / "sims/lagnet.toml")

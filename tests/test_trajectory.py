@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from analogvle.errors import TrajectoryError
-from analogvle.trajectory import Trajectory, current_umask, load_trajectory, save_trajectory, write_atomic
+from analogvle.files import current_umask, write_atomic
+from analogvle.model.trajectory import Trajectory, load_trajectory, save_trajectory
 
 
 def test_round_trip_keeps_names_shapes_and_meta(tmp_path):
@@ -58,6 +59,6 @@ def test_cli_output_that_is_a_directory_exits_2_with_one_line(tmp_path, capsys):
     spec = Path(__file__).resolve().parent.parent / "sims" / "lagnet.toml"
     assert main(["netlist", str(spec), "-o", str(tmp_path)]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "Is a directory" in err and "Traceback" not in err
+    assert err.count("\n") == 1 and "is a directory" in err and str(tmp_path) in err and "Traceback" not in err
     leftovers = [p for p in tmp_path.parent.iterdir() if p.name.startswith(f".{tmp_path.name}.")]
     assert leftovers == []  # the temporary file beside the target is gone too

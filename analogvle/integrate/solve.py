@@ -1,0 +1,16 @@
+"""Integrate a spec with a method chosen by name (the registry's ``METHODS``)."""
+
+from __future__ import annotations
+
+from analogvle.errors import SpecError
+from analogvle.model.spec import Spec, check_fixed_step
+from analogvle.model.trajectory import Trajectory
+from analogvle.registry import METHODS
+
+
+def integrate(spec: Spec, method: str = "adaptive", *, progress: bool = False) -> Trajectory:
+    """The spec's ideal model by ``method`` ('adaptive', 'rk4', 'gle-euler'); a trajectory on the save grid."""
+    if method not in METHODS:
+        raise SpecError(f"unknown method {method!r} (expected one of: {', '.join(METHODS.names())})", key="method")
+    check_fixed_step(spec, method)
+    return METHODS.load(method)(spec, progress=progress)

@@ -1,0 +1,75 @@
+"""The settings part of the spec: circuit scales and non-idealities, simulator options, comparison."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from analogvle.model import checks as c
+from analogvle.model.checks import Value
+from analogvle.registry import BACKENDS, REALIZATIONS
+
+TRAN_METHODS = ("trap", "gear")
+
+
+@dataclass(frozen=True, eq=False)
+class CircuitSpec(Value):
+    """Scales from model units to the circuit's, the realization, and the non-idealities (each off by default)."""
+
+    time_scale: float = 1e-3  # seconds of circuit time per model time unit
+    v_scale: float = 1.0  # volts per model unit of potential
+    g_unit: float = 1e-6  # siemens for a weight of 1
+    c_unit: float = 1e-9  # farads of a membrane capacitor
+    realization: str = "ideal"
+    mismatch: float = 0.0  # relative sigma of R, C and transconductances
+    seed: int = 0  # seeds the mismatch and the noise
+    leak_tau: float | None = None  # weight/bias capacitor leak time constant, model time units
+    g_out_ratio: float = 0.0  # transconductor output conductance / g_unit
+    synapse_linear_range: float | None = None  # V_L of tanh-limited synapses, model units
+    multiplier_offset: float = 0.0  # offset of the learning multiplier e*r, model units
+    weight_rail: float | None = None  # weights and biases clip at +-weight_rail, model units
+    noise: float = 0.0  # RMS noise at every summing node, model units
+    noise_dt: float | None = None  # time between noise samples (default save_dt), model time units
+
+    def __post_init__(self) -> None:
+        for name in ("time_scale", "v_scale", "g_unit", "c_unit"):
+            self._set(name, c.number(getattr(self, name), name, positive=True))
+        self._set("realization", c.choice(self.realization, "realization", REALIZATIONS.names()))
+        for name in ("mismatch", "g_out_ratio", "noise"):
+            self._set(name, c.number(getattr(self, name), name, nonneg=True))
+        self._set("seed", c.integer(self.seed, "seed"))
+        self._set("multiplier_offset", c.number(self.multiplier_offset, "multiplier_offset"))
+        for name in ("leak_tau", "synapse_linear_range", "weight_rail", "noise_dt"):
+            self._set(name, c.optional_number(getattr(self, name), name, positive=True))
+
+
+@dataclass(frozen=True, eq=False)
+class SimulatorSpec(Value):
+    """ngspice settings: backend, tolerances, the transient's maximum step (model time units; None: dt)."""
+
+    backend: str = "shared"
+    reltol: float = 1e-4
+    abstol: float = 1e-12
+    vntol: float = 1e-7
+    max_step: float | None = None
+    method: str = "trap"
+
+    def __post_init__(self) -> None:
+        self._set("backend", c.choice(self.backend, "backend", BACKENDS.names()))
+        for name in ("reltol", "abstol", "vntol"):
+            self._set(name, c.number(getattr(self, name), name, positive=True))
+        self._set("max_step", c.optional_number(self.max_step, "max_step", positive=True))
+        self._set("method", c.choice(self.method, "method", TRAN_METHODS))
+
+
+@dataclass(frozen=True, eq=False)
+class CompareSpec(Value):
+    """What the comparison checks: glob patterns over signal names, and the largest nrmse allowed."""
+
+    tolerance: float = 1e-3
+    signals: tuple[str, ...] = ("layer*/r", "layer*/e", "layer*/W")
+
+    def __post_init__(self) -> None:
+        self._set("tolerance", c.number(self.tolerance, "tolerance", positive=True))
+        if isinstance(self.signals, str) or not isinstance(self.signals, (list, tuple)) or not self.signals:
+            raise c.fail("signals", f"expected a non-empty list of glob patterns, got {c.describe(self.signals)}")
+        self._set("signals", tuple(c.string(s, f"signals[{i}]") for i, s in enumerate(self.signals)))

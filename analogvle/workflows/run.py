@@ -1,0 +1,147 @@
+"""The main job: reference, netlist, simulation and comparison of one spec, in one call.
+
+``analogvle run SPEC [--out DIR]`` writes into DIR (default ``sims/out/<name>/``):
+
+- ``reference.npz``: the adaptive NumPy reference;
+- ``<name>.cir`` (and its data files): the netlist that was simulated;
+- ``circuit.npz``: the circuit's trajectory, in model units;
+- ``metrics.json``, ``report.md``, ``summary.png``, ``layer*.png``: the comparison;
+- ``learning.png``: circuit and ideal learning on one plot (plastic specs);
+- ``bode.png``: a neuron's AC response against the analytic filters.
+
+It exits 0 when every compared signal is within the spec's tolerance, 1 when
+one is not.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from analogvle.circuit.passes import format_summary
+from analogvle.compare.metrics import Comparison, compare
+from analogvle.errors import NetlistError, SimulationError
+from analogvle.files import write_text_atomic
+from analogvle.integrate.solve import integrate
+from analogvle.model.spec import Spec
+from analogvle.model.trajectory import save_trajectory
+from analogvle.netlist.netlist import build_netlist
+from analogvle.registry import REALIZATIONS
+from analogvle.report.bode import plot_bode
+from analogvle.report.learning_plot import plot_learning, teacher_weights
+from analogvle.report.write import write_report
+from analogvle.simulate.run import simulate
+
+DEMO_SPEC = Path(__file__).resolve().parent.parent.parent / "sims" / "lagnet.toml"
+
+
+@dataclass
+class RunResult:
+    out: Path
+    comparison: Comparison
+    files: dict[str, Path]
+    timings: dict[str, float]  # s per stage
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def run(
+    spec: Spec,
+    out: str | Path | None = None,
+    *,
+    realization: str | None = None,
+    backend: str | None = None,
+    progress: bool = True,
+) -> RunResult:
+    """Run every stage for ``spec`` and write the report into ``out`` (default ``sims/out/<name>/``)."""
+    out = Path(out) if out is not None else Path("sims") / "out" / spec.name
+    realization = realization or spec.circuit.realization
+    files: dict[str, Path] = {}
+    timings: dict[str, float] = {}
+    say = _say if progress else (lambda message: None)
+
+    start = time.perf_counter()
+    say(f"[1/4] reference: adaptive integration of {spec.name} over {spec.time.duration:g} time units")
+    ref = integrate(spec, "adaptive", progress=progress)
+    files["reference"] = save_trajectory(out / "reference.npz", ref)
+    timings["reference"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    say(f"[2/4] netlist: {realization} realization")
+    netlist = build_netlist(spec, realization)
+    files["netlist"] = netlist.write(out / f"{spec.name}.cir")
+    for line in format_summary(netlist.summary):
+        say(f"      {line}")
+    timings["netlist"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    say(f"[3/4] simulate: ngspice transient ({backend or spec.simulator.backend} backend)")
+    circ = simulate(spec, backend=backend, realization=realization, netlist=netlist, progress=progress)
+    files["circuit"] = save_trajectory(out / "circuit.npz", circ)
+    timings["simulate"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    say("[4/4] compare: circuit against reference")
+    result = compare(ref, circ, signals=spec.compare.signals, tolerance=spec.compare.tolerance)
+    write_report(result, out, reference_path=files["reference"], circuit_path=files["circuit"])
+    files["report"] = out / "report.md"
+    extras = []
+    if spec.network.plastic:
+        files["learning"] = plot_learning(
+            [(circ, f"circuit ({realization})"), (ref, "reference (adaptive)")],
+            out / "learning.png",
+            teacher_weights=teacher_weights(spec),
+            title=f"{spec.name}: learning in the circuit and in the ideal model",
+        )
+        extras.append(("Learning", "learning.png", "Circuit (solid) and ideal (dashed) learning; teacher weights dotted."))
+    bode = _bode(spec, realization, out / "bode.png")
+    if bode is not None:
+        files["bode"] = bode
+        extras.append(("Frequency response", "bode.png",
+                       ("ngspice `.ac` of one neuron's cells against (1 + sτr)/(1 + sτm), its inverse "
+                       "and the exact adjoint filter.")))
+    sections = "".join(f"\n## {title}\n\n{caption}\n\n![{title}]({image})\n" for title, image, caption in extras)
+    report = out / "report.md"
+    write_text_atomic(report, report.read_text(encoding="utf-8") + sections
+                      + circuit_section(spec, realization, netlist.summary))
+    timings["compare"] = time.perf_counter() - start
+    return RunResult(out=out, comparison=result, files=files, timings=timings)
+
+
+def _bode(spec: Spec, realization: str, path: Path) -> Path | None:
+    """The Bode plot of the first neuron with τr ≠ τm; None (and a line on stderr) if ngspice fails on it."""
+    try:
+        return plot_bode(spec, realization, path)
+    except SimulationError as exc:  # the Bode plot is supplementary: say so, keep the comparison
+        _say(f"      no Bode plot: {exc}")
+        return None
+
+
+def circuit_section(spec: Spec, realization: str, summary: dict) -> str:
+    """Markdown: the simulated circuit's element counts and value ranges beside the other realization's."""
+    other = next(name for name in REALIZATIONS.names() if name != realization)
+    try:
+        other_summary = build_netlist(spec, other).summary
+    except NetlistError as exc:
+        return f"\n## Circuit\n\nThe {other} realization cannot build this spec: {exc}\n"
+    cols = (realization, other)
+    sums = (summary, other_summary)
+    lines = ["", "## Circuit", "",
+             f"How the simulated {realization} realization differs from the {other} one (same spec, same scales).",
+             "", f"| | {cols[0]} (simulated) | {cols[1]} |", "|---|---|---|"]
+    for kind in ("R", "C", "G", "E", "B"):
+        lines.append(f"| {kind} elements | {sums[0]['counts'][kind]} | {sums[1]['counts'][kind]} |")
+    lines.append(f"| all elements (nodes) | {sums[0]['elements']} ({sums[0]['nodes']}) | "
+                 f"{sums[1]['elements']} ({sums[1]['nodes']}) |")
+    units = {"R": "Ohm", "C": "F", "G": "S", "E": "gain"}
+    for kind, unit in units.items():
+        cells = [f"{r[kind][0]:.3g} .. {r[kind][1]:.3g}" if kind in r else "–" for r in (x["ranges"] for x in sums)]
+        lines.append(f"| {kind} range [{unit}] | {cells[0]} | {cells[1]} |")
+    notes = summary.get("non_idealities") or []
+    if notes:
+        lines += ["", "Non-idealities in the simulated circuit:", ""] + [f"- {n}" for n in notes]
+    return "\n".join(lines) + "\n"
