@@ -129,9 +129,10 @@ def test_learning_curve_deviation_is_relative_to_the_reference_from_learn_after_
 def test_circuit_trained_weights_are_within_1_percent_of_the_reference(name):
     ref, circ = trained(name)
     spec = load_spec(ROOT / "sims" / f"{name}.toml")
-    plastic = [l for l, layer in enumerate(spec.network.layers, 1) if layer.plastic]
+    expected = [f"layer{l}/{k}" for l, layer in enumerate(spec.network.layers, 1) for k, learns in
+                (("W", layer.plastic), ("b", layer.learns_bias)) if learns]
     params = learned_parameters(ref)
-    assert sorted(params) == sorted(f"layer{l}/{k}" for l in plastic for k in ("W", "b"))
+    assert sorted(params) == sorted(expected)
     for key, values in params.items():
         final_ref, final_circ = values[-1], circ.signals[key][-1]
         moved = np.abs(final_ref - values[0])

@@ -203,5 +203,5 @@ def test_mismatch_perturbs_the_gains_of_behavioural_synapses_but_not_rates():
     mis = b_lines(load_spec(LAGNET, {"circuit.mismatch": 0.05, "circuit.seed": 7}))
     assert nominal.keys() == mis.keys()
     changed = {name for name in nominal if nominal[name] != mis[name]}
-    assert {"Bw_l1_n0_j0", "Bw_l1_n1_j0", "Bdw_l1_n0_j0", "Bdb_l1_n0"} <= changed
+    assert {"Bw_l1_n0_j0", "Bw_l1_n1_j0", "Bdw_l1_n0_j0", "Bdw_l1_n1_j0"} <= changed
     assert not any(name.startswith(("Br_", "Bp_")) for name in changed)

@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from analogvle.cli import main
+from analogvle.compare.learning import output_loss
 from analogvle.errors import SpecError
-from analogvle.model.spec import check_fixed_step
+from analogvle.integrate.solve import integrate
+from analogvle.model.network import LayerSpec, NetworkSpec
+from analogvle.model.settings import CircuitSpec, CompareSpec
+from analogvle.model.spec import Spec, TimeSpec, check_fixed_step
+from analogvle.model.stimulus import InputSpec
 from analogvle.model.toml import load_spec, spec_from_dict
+from analogvle.model.trajectory import Trajectory
+from analogvle.netlist.netlist import build_netlist
 
 SIMS = Path(__file__).resolve().parent.parent / "sims"
 
@@ -173,3 +181,83 @@ def test_file_input_is_loaded_relative_to_the_spec(tmp_path):
     spec_path.write_text(spec_path.read_text().replace("x.npy", "short.npy"))
     with pytest.raises(SpecError, match="input.path: expected at least 101 samples"):
         load_spec(spec_path)
+
+
+# ----------------------------------------------------------------------------
+# A Spec built in Python: validated on construction, the one truth downstream
+# ----------------------------------------------------------------------------
+
+
+def python_lagnet(**network) -> Spec:
+    """The GLE paper's LagNet, built in Python: only W1 learns, no biases."""
+    hidden = {"tau_m": 1.0, "tau_r": [1.0, 0.1], "phi": "tanh"}
+    student = (LayerSpec(size=2, weights=[[0.5], [-0.5]], gamma=1e-3, plastic=True, eta=0.02, learn_bias=False,
+                         **hidden),
+               LayerSpec(size=2, weights=[[0.5, 0.0], [0.0, 1.0]], gamma=1e-3, **hidden),
+               LayerSpec(size=1, tau_m=1.0, phi="linear", weights=[[0.5, 1.0]]))
+    teacher = (LayerSpec(size=2, weights=[[-0.5], [1.0]], **hidden),
+               LayerSpec(size=2, weights=[[0.5, 0.0], [0.0, 1.0]], **hidden),
+               LayerSpec(size=1, tau_m=1.0, phi="linear", weights=[[0.5, 1.0]]))
+    return Spec(name="lagnet", time=TimeSpec(dt=0.01, duration=5.0, save_dt=0.1),
+                input=InputSpec(kind="sines", omegas=[0.49, 1.07, 1.98]),
+                network=NetworkSpec(inputs=1, layers=student, **network),
+                teacher=NetworkSpec(inputs=1, layers=teacher, errors="none"))
+
+
+def test_python_spec_equals_the_toml_one_with_the_same_content():
+    toml = load_spec(SIMS / "lagnet.toml", overrides={"time.duration": 5.0, "time.learn_after": 0.0})
+    assert python_lagnet() == replace(toml, circuit=CircuitSpec(), compare=replace(toml.compare,
+                                                                                  signals=CompareSpec().signals))
+
+
+@pytest.mark.parametrize("build,key,expected", [
+    (lambda: NetworkSpec(inputs=1, layers=(LayerSpec(size=2, tau_m=1.0, weights=[[1, 2, 3], [4, 5, 6]]),)),
+     "layer.1.weights", "2 × 1 (size × fan-in), got 2 × 3"),
+    (lambda: LayerSpec(size=1, tau_m=1.0, phi="tanhh", weights=[[1.0]]), "phi", "'tanh'"),
+    (lambda: LayerSpec(size=2, tau_m=[1.0, -1.0], weights=[[1.0], [1.0]]), "tau_m[1]", "positive"),
+    (lambda: TimeSpec(dt=0.01, duration=1.005), "duration", "whole number of steps"),
+    (lambda: CircuitSpec(realization="sky131"), "realization", "'ideal'"),
+    (lambda: replace(python_lagnet(), name=".."), "name", "file-name safe"),
+    (lambda: python_lagnet(beta=-1.0), "beta", "non-negative"),
+    (lambda: replace(python_lagnet(), teacher=None), "network.errors", "needs a [teacher]"),
+])
+def test_python_built_specs_are_validated_on_construction(build, key, expected):
+    with pytest.raises(SpecError) as info:
+        build()
+    assert info.value.key == key and expected in str(info.value) and "\n" not in str(info.value)
+
+
+def test_replacing_beta_changes_the_loss_the_comparison_uses():
+    spec = python_lagnet()
+    half = replace(spec, network=replace(spec.network, beta=0.5))
+    ref, ref_half = (integrate(s, "rk4") for s in (spec, half))
+    assert ref.spec.network.beta == 1.0 and ref_half.spec.network.beta == 0.5
+    loss, loss_half = output_loss(ref), output_loss(ref_half)
+    nonzero = loss > 1e-6
+    assert nonzero.sum() > 10
+    # the same output error weighs half as much with half the beta (and nudges half as hard)
+    assert not np.allclose(loss_half[nonzero], loss[nonzero])
+    assert output_loss(replace_spec(ref, half)).tolist() == (0.5 * loss).tolist()
+
+
+def replace_spec(traj, spec):
+    return Trajectory(t=traj.t, signals=traj.signals, meta=traj.meta, spec=spec)
+
+
+@pytest.mark.parametrize("method", ["adaptive", "rk4", "gle-euler"])
+def test_learn_bias_false_learns_weights_and_keeps_biases(method):
+    spec = python_lagnet()
+    traj = integrate(spec, method)
+    assert "layer1/W" in traj and "layer1/b" not in traj
+    assert np.max(np.abs(traj["layer1/W"][-1] - traj["layer1/W"][0])) > 1e-4
+    with_bias = replace(spec, network=replace(spec.network, layers=(
+        replace(spec.network.layers[0], learn_bias=True), *spec.network.layers[1:])))
+    other = integrate(with_bias, method)
+    assert np.max(np.abs(other["layer1/b"][-1])) > 1e-4  # it would have learned a bias
+    assert not np.array_equal(other["layer1/W"], traj["layer1/W"])
+
+
+def test_learn_bias_false_builds_no_bias_capacitor():
+    text = build_netlist(python_lagnet()).text
+    assert "Cw_l1_n0_j0" in text and "Cb_l1_n0" not in text and "Gb_l1_n0" not in text
+    assert "Bdb_" not in text and "Gdb_" not in text
