@@ -24,7 +24,9 @@ from analogvle.compare.metrics import check_tolerance, compare, summary_line
 from analogvle.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, AnalogvleError, CompareError
 from analogvle.files import check_output_dir, check_output_file
 from analogvle.integrate.solve import integrate
+from analogvle.model.budget import check_budget
 from analogvle.model.settings import CompareSpec
+from analogvle.model.spec import Spec
 from analogvle.model.toml import load_spec
 from analogvle.model.trajectory import load_trajectory, save_trajectory
 from analogvle.netlist.netlist import build_netlist
@@ -35,7 +37,8 @@ from analogvle.simulate.run import simulate
 from analogvle.version import __version__
 from analogvle.workflows.gradients import write_alignment_plot, write_gradients
 from analogvle.workflows.run import DEMO_SPEC, RunResult, run
-from analogvle.workflows.sweep import sweep
+from analogvle.workflows.sweep import MAX_RUNS, sweep
+from analogvle.workflows.sweep import summary as sweep_summary
 
 
 class _Parser(argparse.ArgumentParser):
@@ -74,6 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--signals", nargs="+", default=None, metavar="GLOB")
     p.add_argument("--tolerance", default=CompareSpec().tolerance, type=_tolerance,
                    help=f"worst nrmse allowed (default {CompareSpec().tolerance:g})")
+    p.add_argument("--coverage", default=CompareSpec().coverage, type=_fraction,
+                   help=f"smallest fraction of the reference's span the circuit must cover "
+                        f"(default {CompareSpec().coverage:g})")
     p.add_argument("--report", required=True, metavar="DIR")
 
     p = sub.add_parser("run", help="reference, netlist, simulation and comparison in one")
@@ -98,6 +104,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--scheduler", default=None, metavar="ADDRESS")
     p.add_argument("--out", default=None, metavar="DIR")
+    p.add_argument("--max-runs", type=int, default=MAX_RUNS, help=f"refuse larger plans (default {MAX_RUNS})")
+    for name in ("reference", "netlist", "simulate", "run", "gradients", "sweep"):
+        sub.choices[name].add_argument("--allow-large", action="store_true",
+                                       help="skip the size checks (memory, netlist size, time points)")
     return parser
 
 
@@ -106,8 +116,17 @@ def build_parser() -> argparse.ArgumentParser:
 # ----------------------------------------------------------------------------
 
 
-def cli_reference(args) -> int:
+def _load(args, stages: tuple[str, ...]) -> Spec:
+    """The spec of ``args.spec``, checked against the size limits of ``stages``; its warnings on stderr."""
     spec = load_spec(args.spec)
+    check_budget(spec, stages, allow=args.allow_large)
+    for warning in spec.warnings:
+        print(f"analogvle {args.command}: warning: {spec.source}: {warning}", file=sys.stderr)
+    return spec
+
+
+def cli_reference(args) -> int:
+    spec = _load(args, ("reference",))
     check_output_file(args.output)
     if args.plot:
         check_output_file(args.plot)
@@ -122,7 +141,7 @@ def cli_reference(args) -> int:
 
 
 def cli_netlist(args) -> int:
-    spec = load_spec(args.spec)
+    spec = _load(args, ("netlist",))
     check_output_file(args.output)
     netlist = build_netlist(spec, args.realization)
     path = netlist.write(args.output)
@@ -134,7 +153,7 @@ def cli_netlist(args) -> int:
 
 
 def cli_simulate(args) -> int:
-    spec = load_spec(args.spec)
+    spec = _load(args, ("netlist", "circuit"))
     check_output_file(args.output)
     traj = simulate(spec, backend=args.backend, realization=args.realization)
     path = save_trajectory(args.output, traj)
@@ -151,11 +170,20 @@ def _tolerance(text: str) -> float:
         raise argparse.ArgumentTypeError(str(exc).removeprefix("tolerance: ")) from None
 
 
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a fraction in (0, 1], got {text!r}") from None
+    if not 0.0 < value <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a fraction in (0, 1], got {text!r}")
+    return value
+
+
 def cli_compare(args) -> int:
-    tolerance = args.tolerance
     report = check_output_dir(args.report)
     ref, circ = load_trajectory(args.reference), load_trajectory(args.circuit)
-    result = compare(ref, circ, signals=args.signals, tolerance=tolerance)
+    result = compare(ref, circ, signals=args.signals, tolerance=args.tolerance, coverage=args.coverage)
     write_report(result, report, reference_path=args.reference, circuit_path=args.circuit)
     print(summary_line(result))
     if result.learning is not None:
@@ -167,7 +195,7 @@ def cli_compare(args) -> int:
 
 
 def cli_run(args) -> int:
-    spec = load_spec(args.spec)
+    spec = _load(args, ("reference", "netlist", "circuit"))
     out = check_output_dir(args.out) if args.out is not None else None
     return _conclude(run(spec, out, realization=args.realization, backend=args.backend))
 
@@ -189,7 +217,7 @@ def _conclude(res: RunResult) -> int:
 
 
 def cli_gradients(args) -> int:
-    spec = load_spec(args.spec)
+    spec = _load(args, ("reference",))
     check_output_file(args.output)
     if args.alignment_plot:
         check_output_file(args.alignment_plot)
@@ -213,12 +241,12 @@ def _num(value: float | None) -> str:
 
 
 def cli_sweep(args) -> int:
-    out = check_output_dir(args.out) if args.out is not None else None
-    out, rows = sweep(args.spec, seeds=args.seeds, sets=args.sets, workers=args.workers, scheduler=args.scheduler,
-                      out=out)
-    failed = [r for r in rows if r["status"] != "ok"]
-    print(f"{len(rows) - len(failed)} of {len(rows)} runs ok; table {out / 'runs.csv'}, report {out / 'sweep.md'}")
-    return 1 if failed else 0
+    spec = _load(args, ())
+    out, rows = sweep(spec, seeds=args.seeds, sets=args.sets, workers=args.workers, scheduler=args.scheduler,
+                      out=args.out, max_runs=args.max_runs, allow_large=args.allow_large)
+    line, code = sweep_summary(rows, spec.compare.tolerance)
+    print(f"{line}; table {out / 'runs.csv'}, report {out / 'sweep.md'}")
+    return code
 
 
 HANDLERS = {"reference": cli_reference, "netlist": cli_netlist, "simulate": cli_simulate, "compare": cli_compare,

@@ -12,6 +12,7 @@ from matplotlib.image import imread
 from analogvle.cli import main
 from analogvle.compare.metrics import compare
 from analogvle.errors import CompareError
+from analogvle.files import MANIFEST
 from analogvle.model.trajectory import Trajectory, save_trajectory
 from analogvle.report import learning_plot
 from analogvle.report import write as report_write
@@ -108,25 +109,40 @@ def test_identical_files_give_zero_and_pass(tmp_path):
         assert metrics["signals"][name]["lag"] == 0.0
 
 
-def test_different_grids_and_lengths_compare_over_the_common_span():
+def test_different_grids_and_lengths_compare_over_the_common_span_and_a_short_circuit_fails():
     t_ref, t_circ = grid(DT, 60.0), grid(0.02, 45.0)  # coarser and shorter circuit
-    result = compare(
-        Trajectory(t_ref, {"layer1/r": rates(t_ref)}), Trajectory(t_circ, {"layer1/r": rates(t_circ)})
-    )
+    ref, circ = Trajectory(t_ref, {"layer1/r": rates(t_ref)}), Trajectory(t_circ, {"layer1/r": rates(t_circ)})
+    result = compare(ref, circ)
     assert result.t[0] == 0.0 and result.t[-1] == pytest.approx(45.0)
     assert np.allclose(np.diff(result.t), DT)
     assert result.signals["layer1/r"].nrmse < 1e-6  # cubic resampling of a smooth signal
-    assert result.passed
+    assert result.coverage == pytest.approx(0.75)
+    assert not result.passed and "covers t = 0..45, 75 % of the reference's 0..60" in result.failures[0]
     assert any("common span" in note for note in result.notes)
+    assert compare(ref, circ, coverage=0.7).passed  # a shorter comparison, when asked for
 
 
-def test_signals_in_one_file_only_are_listed(tmp_path):
+def test_a_circuit_covering_a_sliver_of_the_run_fails_with_exit_1(tmp_path, capsys):
+    t_ref, t_circ = grid(DT, 5.0), grid(DT, 0.2)
+    write(tmp_path / "ref.npz", t_ref, {"layer1/r": rates(t_ref)})
+    write(tmp_path / "circ.npz", t_circ, {"layer1/r": rates(t_circ)})
+    code = main(["compare", str(tmp_path / "ref.npz"), str(tmp_path / "circ.npz"), "--report", str(tmp_path / "r")])
+    out = capsys.readouterr().out
+    assert code == 1 and out.startswith("FAIL") and "4 % of the reference's 0..5" in out
+    metrics = json.loads((tmp_path / "r" / "metrics.json").read_text())
+    assert metrics["pass"] is False and metrics["coverage"] == pytest.approx(0.04)
+    assert "4 % of the reference" in metrics["failures"][0]
+
+
+def test_signals_in_one_file_only_are_listed_and_a_missing_requested_signal_fails(tmp_path):
     t = grid(DT)
     write(tmp_path / "ref.npz", t, {"layer1/r": rates(t), "layer2/e": rates(t)[:, :1], "layer2/r": rates(t)[:, :1]})
     write(tmp_path / "circ.npz", t, {"layer1/r": rates(t), "layer1/W": weights(t), "layer2/r": rates(t)[:, :1]})
     code = main(["compare", str(tmp_path / "ref.npz"), str(tmp_path / "circ.npz"), "--report", str(tmp_path / "rep")])
-    assert code == 0
+    assert code == 1  # layer2/e is requested (layer*/e) and the circuit does not have it
     metrics = json.loads((tmp_path / "rep" / "metrics.json").read_text())
+    assert metrics["pass"] is False and "missing from the circuit: layer2/e" in metrics["failures"][0]
+    assert all(m["pass"] for m in metrics["signals"].values())
     assert sorted(metrics["signals"]) == ["layer1/r", "layer2/r"]
     assert metrics["only_in_reference"] == ["layer2/e"]
     assert metrics["only_in_circuit"] == ["layer1/W"]
@@ -257,9 +273,20 @@ def test_rewriting_a_report_replaces_it_and_keeps_other_files(tmp_path, pair):
     assert main(["compare", str(ref), str(circ), "--report", str(rep), "--signals", "layer1/W"]) == 0
     metrics = json.loads((rep / "metrics.json").read_text())
     assert list(metrics["signals"]) == ["layer1/W"]
-    assert sorted(p.name for p in rep.iterdir()) == sorted([*metrics["files"], "keep.txt"])
+    assert sorted(p.name for p in rep.iterdir()) == sorted([*metrics["files"], "keep.txt", MANIFEST])
     assert (rep / "keep.txt").read_text() == "mine"
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_a_foreign_metrics_json_never_makes_the_report_delete_a_users_file(tmp_path, pair):
+    ref, circ = pair
+    rep = tmp_path / "rep"
+    rep.mkdir()
+    (rep / "notes.txt").write_text("my notes")
+    (rep / "metrics.json").write_text(json.dumps({"files": ["notes.txt", "metrics.json"]}))
+    assert main(["compare", str(ref), str(circ), "--report", str(rep), "--tolerance", "0.1"]) == 0
+    assert (rep / "notes.txt").read_text() == "my notes"
+    assert json.loads((rep / "metrics.json").read_text())["pass"] is True
 
 
 def test_plot_learning_writes_a_readable_png(tmp_path):

@@ -11,6 +11,7 @@ import pytest
 
 from analogvle.circuit.cells import Scales
 from analogvle.cli import main
+from analogvle.files import MANIFEST
 from analogvle.model.toml import load_spec
 from analogvle.netlist.netlist import build_netlist
 from analogvle.simulate.ac import cell_response, pick_neuron
@@ -44,7 +45,8 @@ def test_run_passes_at_the_spec_tolerance_and_writes_a_readable_report(short_lag
     report = (out / "report.md").read_text()
     assert "![Learning](learning.png)" in report and "![Frequency response](bode.png)" in report
     assert (out / "lagnet.cir").read_text().startswith("analogvle netlist: lagnet")
-    assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temporary leftovers
+    assert [p.name for p in out.iterdir() if p.name.startswith(".")] == [MANIFEST]  # and no temporaries
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 
 def test_run_exits_2_on_a_bad_spec_before_writing_anything(tmp_path, capsys):

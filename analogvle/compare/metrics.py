@@ -17,8 +17,11 @@ all its components together and each component alone:
   samples, the reference interpolated by a cubic spline.
 - ``nrmse_aligned``: the nrmse left once that lag is removed.
 
-The comparison passes when every signal's nrmse is finite and within the
-tolerance.
+The comparison passes on full evidence only: every selected signal's nrmse
+finite and within the tolerance, every signal the patterns select in the
+reference present in the circuit too, and the circuit covering at least
+``coverage`` (default 0.99) of the reference's time span. Otherwise
+``failures`` says why.
 
 The loss and the learning curve, compared besides the states, come from
 :mod:`analogvle.learning`.
@@ -43,6 +46,7 @@ from analogvle.model.trajectory import Trajectory
 
 DEFAULT_SIGNALS: tuple[str, ...] = CompareSpec().signals
 DEFAULT_TOLERANCE: float = CompareSpec().tolerance
+DEFAULT_COVERAGE: float = CompareSpec().coverage
 MAX_LAG_FRACTION = 0.25  # the lag search covers ± this fraction of the common span
 MAX_COMPONENT_LAGS = 32  # per-component lags beyond this many components are skipped
 
@@ -98,6 +102,8 @@ class Comparison:
     circuit_meta: dict = field(default_factory=dict, repr=False)
     data: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, repr=False)  # name -> (ref, circ)
     learning: LearningCurve | None = None  # when the loss is compared
+    coverage: float = 1.0  # fraction of the reference's time span the circuit covers
+    failures: list[str] = field(default_factory=list)  # why it fails besides the signals' nrmse
 
 
 def compare(
@@ -106,15 +112,19 @@ def compare(
     *,
     signals: Sequence[str] | None = None,
     tolerance: float = DEFAULT_TOLERANCE,
+    coverage: float = DEFAULT_COVERAGE,
 ) -> Comparison:
     """Compare ``circ`` with ``ref`` over their common time span.
 
     ``signals`` are glob patterns over signal names (default
     ``layer*/r``, ``layer*/e``, ``layer*/W``); ``tolerance`` is the largest
-    nrmse allowed (positive, finite). Raises CompareError when nothing can be
-    compared (no common signal, no common time, a shape mismatch).
+    nrmse allowed (positive, finite); ``coverage`` the smallest fraction of the
+    reference's time span the circuit must cover. Raises CompareError when
+    nothing can be compared (no common signal, no common time, a shape mismatch).
     """
     tolerance = check_tolerance(tolerance)
+    if not 0.0 < coverage <= 1.0:
+        raise CompareError(f"coverage: expected a fraction in (0, 1], got {coverage!r}")
     patterns = list(DEFAULT_SIGNALS if signals is None else signals)
     if not patterns:
         raise CompareError("signals: expected at least one glob pattern")
@@ -182,12 +192,21 @@ def compare(
         if beta_ref != beta_circ:
             notes.append(f"loss: beta differs (reference {beta_ref:g}, circuit {beta_circ:g}); each uses its own")
 
+    covered = float((hi - lo) / (ref.t[-1] - ref.t[0]))
+    failures = []
+    if covered < coverage * (1 - 1e-12):
+        failures.append(f"the circuit covers t = {lo:g}..{hi:g}, {100 * covered:.3g} % of the reference's "
+                        f"{ref.t[0]:g}..{ref.t[-1]:g} (required: {100 * coverage:g} %)")
+    if only_ref:
+        failures.append(f"{len(only_ref)} requested signal(s) missing from the circuit: {', '.join(only_ref)}")
     worst_signal = max(results, key=lambda n: math.inf if not math.isfinite(results[n].nrmse) else results[n].nrmse)
     worst = results[worst_signal].nrmse
     return Comparison(
         signals=results,
         tolerance=tolerance,
-        passed=all(m.passed for m in results.values()),
+        passed=all(m.passed for m in results.values()) and not failures,
+        coverage=covered,
+        failures=failures,
         worst=worst,
         worst_signal=worst_signal,
         only_in_reference=only_ref,
@@ -216,13 +235,12 @@ def check_tolerance(value: object) -> float:
 
 
 def summary_line(result: Comparison) -> str:
-    """One line: PASS/FAIL, the worst signal and the tolerance."""
+    """One line: PASS/FAIL, the worst signal against the tolerance, and any other reason it fails."""
     verdict = "PASS" if result.passed else "FAIL"
-    relation = "<=" if result.passed else ">"
-    return (
-        f"{verdict}: worst nrmse {result.worst:.3g} ({result.worst_signal}) {relation} tolerance "
-        f"{result.tolerance:.3g}; {len(result.signals)} signals compared"
-    )
+    relation = "<=" if result.worst <= result.tolerance else ">"
+    reasons = "".join(f"; {reason}" for reason in result.failures)
+    return (f"{verdict}: worst nrmse {result.worst:.3g} ({result.worst_signal}) {relation} tolerance "
+            f"{result.tolerance:.3g}; {len(result.signals)} signals compared{reasons}")
 
 
 # ----------------------------------------------------------------------------

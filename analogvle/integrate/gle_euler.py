@@ -38,6 +38,7 @@ import time as _time
 import numpy as np
 from numba import njit
 from numba.typed import List
+from tqdm import tqdm
 
 from analogvle.integrate.packing import ERROR_CODES, NO_ERRORS, PROSPECTIVE, pack_network
 from analogvle.model.activations import activate
@@ -47,7 +48,8 @@ from analogvle.model.spec import Spec, check_fixed_step
 from analogvle.model.terms import leaky_rate, look_ahead, nudge, signal_name
 from analogvle.model.trajectory import Trajectory, producer_meta
 
-CHUNK_STEPS = 4096  # steps per kernel call: bounds the memory of the sampled input
+CHUNK_STEPS = 4096  # most steps per kernel call: bounds the memory of the sampled input
+CHUNK_WORK = 2e7  # synapse updates per kernel call (~20 ms): Ctrl-C and the progress bar get a turn between calls
 
 
 # ----------------------------------------------------------------------------
@@ -234,14 +236,18 @@ def integrate_gle_euler(spec: Spec, *, progress: bool = False) -> Trajectory:
 
     x_saved = []
     no_target = np.zeros((1, n_out))
-    for k0 in range(0, n_steps + 1, CHUNK_STEPS):
-        k1 = min(k0 + CHUNK_STEPS, n_steps + 1)
-        ks = np.arange(k0, k1)
-        xs = np.ascontiguousarray(input_values(spec.input, ks * dt, dt), dtype=np.float64)
-        targets = np.ascontiguousarray(spec.target.data[k0:k1], dtype=np.float64) if spec.target else no_target
-        _run(k0, k1, clock, net.beta, mode, xs, targets, packed, W, b, state, has_teacher, teacher, teacher.W.copy(),
-             teacher.bias.copy(), teacher_state, rec)
-        x_saved.append(xs[ks % every == 0])
+    synapses = sum(layer.size * layer.fan_in for n in (net, spec.teacher) if n is not None for layer in n.layers)
+    chunk = int(max(1, min(CHUNK_STEPS, CHUNK_WORK // max(1, synapses))))
+    with tqdm(total=n_steps, desc="gle-euler", unit="step", delay=2.0, leave=False, disable=not progress) as bar:
+        for k0 in range(0, n_steps + 1, chunk):
+            k1 = min(k0 + chunk, n_steps + 1)
+            ks = np.arange(k0, k1)
+            xs = np.ascontiguousarray(input_values(spec.input, ks * dt, dt), dtype=np.float64)
+            targets = np.ascontiguousarray(spec.target.data[k0:k1], dtype=np.float64) if spec.target else no_target
+            _run(k0, k1, clock, net.beta, mode, xs, targets, packed, W, b, state, has_teacher, teacher, teacher.W,
+                 teacher.bias, teacher_state, rec)
+            x_saved.append(xs[ks % every == 0])
+            bar.update(min(k1, n_steps) - min(k0, n_steps))
 
     u_rec, uh_rec, r_rec, v_rec, e_rec, b_rec, W_rec, target_rec = rec
     signals: dict[str, np.ndarray] = {"x": np.concatenate(x_saved)}

@@ -17,6 +17,7 @@ import time as _time
 
 import numpy as np
 from scipy.integrate import solve_ivp
+from tqdm import tqdm
 
 from analogvle.errors import IntegrationError
 from analogvle.integrate import kernels as K
@@ -26,7 +27,8 @@ from analogvle.model.spec import Spec, check_fixed_step
 from analogvle.model.trajectory import Trajectory, producer_meta
 
 ADAPTIVE_OPTIONS = {"method": "DOP853", "rtol": 1e-10, "atol": 1e-12}  # scipy solve_ivp
-RK4_CHUNK = 4096  # rk4 steps per kernel call: bounds the memory of the precomputed inputs
+RK4_CHUNK = 4096  # most rk4 steps per kernel call: bounds the memory of the precomputed inputs
+CHUNK_WORK = 5e6  # synapse evaluations per kernel call (~20 ms): Ctrl-C and the progress bar get a turn
 
 
 def integrate_adaptive(spec: Spec, *, progress: bool = False, rtol: float | None = None) -> Trajectory:
@@ -37,7 +39,7 @@ def integrate_adaptive(spec: Spec, *, progress: bool = False, rtol: float | None
     if rtol is not None:
         options.update(rtol=rtol, atol=rtol / 100)
     times = spec.time.save_times
-    states = _adaptive(model, spec, times, options)
+    states = _adaptive(model, spec, times, options, progress)
     producer = {"kind": "reference", "method": "adaptive", "solver": options.pop("method"), **options}
     return _trajectory(model, spec, times, states, producer, start)
 
@@ -71,15 +73,13 @@ def _rk4(model: ContinuousModel, spec: Spec, progress: bool) -> np.ndarray:
     y = np.ascontiguousarray(model.initial_state(), dtype=float)
     out = np.empty((n // every + 1, y.size))
     out[0] = y
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=n, desc="rk4", unit="step", mininterval=1.0, leave=False, delay=2.0)
+    bar = tqdm(total=n, desc="rk4", unit="step", mininterval=1.0, leave=False, delay=2.0, disable=not progress)
     stats = np.zeros(1, dtype=np.int64)
+    synapses = int(model.net.W.size + model.teacher.W.size)
+    chunk = int(max(1, min(RK4_CHUNK, CHUNK_WORK // (4 * max(1, synapses)))))
     k = 0
     while k < n:
-        k1 = min(k + RK4_CHUNK, n)
+        k1 = min(k + chunk, n)
         t = np.arange(k, k1) * dt
         stage_t = np.stack([t, t + dt / 2, t + dt], axis=1).ravel()
         xs = np.ascontiguousarray(input_values(spec.input, stage_t, dt).reshape(k1 - k, 3, -1), dtype=float)
@@ -92,16 +92,14 @@ def _rk4(model: ContinuousModel, spec: Spec, progress: bool) -> np.ndarray:
         if done < k1:
             raise IntegrationError(f"the gamma loop has no solution at t = {done * dt:g} (neither the fixed point "
                                    "nor Newton's method converged); reduce gamma")
-        if bar is not None:
-            bar.update(done - k)
+        bar.update(done - k)
         k = done
-    if bar is not None:
-        bar.close()
+    bar.close()
     model.loop_iterations_max = max(model.loop_iterations_max, int(stats[0]))
     return out
 
 
-def _adaptive(model: ContinuousModel, spec: Spec, times: np.ndarray, options: dict) -> np.ndarray:
+def _adaptive(model: ContinuousModel, spec: Spec, times: np.ndarray, options: dict, progress: bool) -> np.ndarray:
     """solve_ivp in segments split at the learning onset and at input discontinuities."""
     T = spec.time.duration
     breaks = {0.0, T}
@@ -113,14 +111,40 @@ def _adaptive(model: ContinuousModel, spec: Spec, times: np.ndarray, options: di
     y = model.initial_state()
     out = np.empty((len(times), y.size))
     out[0] = y
+    bar = _TimeBar(T, progress)
     for a, b in itertools.pairwise(sorted(breaks)):
         learn = model.learning_at(a)
         sel = np.flatnonzero((times > a) & (times <= b))
         t_eval = np.union1d(times[sel], [b])  # always end on b: the next segment starts there
-        sol = solve_ivp(lambda t, yy, on=learn: model.rhs(t, yy, on), (a, b), y, t_eval=t_eval, **options)
+
+        def rhs(t: float, yy: np.ndarray, on: bool = learn) -> np.ndarray:
+            bar.at(t)
+            return model.rhs(t, yy, on)
+
+        sol = solve_ivp(rhs, (a, b), y, t_eval=t_eval, **options)
         if not sol.success:
             raise IntegrationError(f"adaptive integration failed on [{a:g}, {b:g}]: {sol.message}")
         states = sol.y.T
         out[sel] = states[np.searchsorted(t_eval, times[sel])]
         y = states[-1]
+    bar.close()
     return out
+
+
+class _TimeBar:
+    """A progress bar over model time for solve_ivp (which has no callback): the right-hand side moves it."""
+
+    EVERY = 256  # calls between updates: the bar costs nothing measurable
+
+    def __init__(self, duration: float, enabled: bool):
+        self.bar = tqdm(total=duration, desc="adaptive", unit="t", delay=2.0, leave=False, disable=not enabled,
+                        bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining}")
+        self.calls = 0
+
+    def at(self, t: float) -> None:
+        self.calls += 1
+        if self.calls % self.EVERY == 0 and t > self.bar.n:
+            self.bar.update(t - self.bar.n)
+
+    def close(self) -> None:
+        self.bar.close()

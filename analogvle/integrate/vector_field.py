@@ -197,21 +197,28 @@ class ContinuousModel:
     # -- recording -----------------------------------------------------------
 
     def record(self, times: np.ndarray, states: np.ndarray) -> dict[str, np.ndarray]:
-        """Trajectory signals (INTERFACES.md names) at ``times`` from states (T, size)."""
-        rows = [self.evaluate(t, y) for t, y in zip(times, states)]
-        out = {"x": np.array([ev.x for ev in rows])}
-        if rows[0].target is not None:
-            out["target"] = np.array([ev.target for ev in rows])
-        for i, layer in enumerate(self.spec.network.layers, 1):
-            j = i - 1
-            for kind in ("u", "uhat", "r"):
-                out[signal_name(i, kind)] = np.array([getattr(ev, kind)[j] for ev in rows])
-            if self.errors != "none":
-                v_kind = "v" if self.errors == "prospective" else "e"  # instantaneous: v is e itself
-                out[signal_name(i, "v")] = np.array([getattr(ev, v_kind)[j] for ev in rows])
-                out[signal_name(i, "e")] = np.array([ev.e[j] for ev in rows])
+        """Trajectory signals (INTERFACES.md names) at ``times`` from states (T, size), into preallocated arrays."""
+        spec, T = self.spec.network, len(times)
+        errors_on = self.errors != "none"
+        out: dict[str, np.ndarray] = {"x": np.empty((T, spec.inputs))}
+        if self.spec.has_target:
+            out["target"] = np.empty((T, self.n_out))
+        rows: list[tuple[str, str, int]] = []  # (signal, Snapshot field, layer index)
+        for i, layer in enumerate(spec.layers, 1):
+            kinds = ["u", "uhat", "r"] + (["v", "e"] if errors_on else [])
+            rows += [(signal_name(i, k), k if k != "v" or self.errors == "prospective" else "e", i - 1) for k in kinds]
             if layer.plastic:
-                out[signal_name(i, "W")] = np.array([ev.W[j] for ev in rows])
+                rows.append((signal_name(i, "W"), "W", i - 1))
             if layer.learns_bias:
-                out[signal_name(i, "b")] = np.array([ev.b[j] for ev in rows])
+                rows.append((signal_name(i, "b"), "b", i - 1))
+        for k, (t, y) in enumerate(zip(times, states)):
+            ev = self.evaluate(t, y)
+            out["x"][k] = ev.x
+            if "target" in out:
+                out["target"][k] = ev.target
+            for name, field, l in rows:
+                value = getattr(ev, field)[l]
+                if k == 0:
+                    out[name] = np.empty((T, *value.shape))
+                out[name][k] = value
         return out

@@ -63,13 +63,18 @@ class SimulatorSpec(Value):
 
 @dataclass(frozen=True, eq=False)
 class CompareSpec(Value):
-    """What the comparison checks: glob patterns over signal names, and the largest nrmse allowed."""
+    """What the comparison checks: glob patterns over signal names, the largest nrmse allowed, and the
+    smallest fraction of the reference's time span the circuit must cover."""
 
     tolerance: float = 1e-3
     signals: tuple[str, ...] = ("layer*/r", "layer*/e", "layer*/W")
+    coverage: float = 0.99
 
     def __post_init__(self) -> None:
         self._set("tolerance", c.number(self.tolerance, "tolerance", positive=True))
+        self._set("coverage", c.number(self.coverage, "coverage", positive=True))
+        if self.coverage > 1.0:
+            raise c.fail("coverage", f"expected a fraction in (0, 1], got {self.coverage}")
         if isinstance(self.signals, str) or not isinstance(self.signals, (list, tuple)) or not self.signals:
             raise c.fail("signals", f"expected a non-empty list of glob patterns, got {c.describe(self.signals)}")
         self._set("signals", tuple(c.string(s, f"signals[{i}]") for i, s in enumerate(self.signals)))

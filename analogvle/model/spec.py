@@ -152,6 +152,15 @@ class Spec(Value):
                               f"got {len(data)}")
 
     @property
+    def warnings(self) -> list[str]:
+        """Things that are valid but probably not what was meant (printed, not refused)."""
+        out = []
+        if self.network.plastic and self.time.learn_after >= self.time.duration:
+            out.append(f"time.learn_after = {self.time.learn_after:g} is not before the end of the run "
+                       f"(duration {self.time.duration:g}): the plastic layers never learn")
+        return out
+
+    @property
     def has_target(self) -> bool:
         return self.teacher is not None or self.target is not None
 

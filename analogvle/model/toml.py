@@ -22,8 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from analogvle.errors import SpecError
+from analogvle.errors import LimitError, SpecError
 from analogvle.model import checks as c
+from analogvle.model.budget import available_memory
 from analogvle.model.checks import nested
 from analogvle.model.network import LayerSpec, NetworkSpec
 from analogvle.model.settings import CircuitSpec, CompareSpec, SimulatorSpec
@@ -210,7 +211,14 @@ def check_table(raw: Any, key: str, allowed, required=()) -> dict:
 
 
 def initial_weights(init: str, size: int, fan_in: int, *, seed: int = 0, scale: float = 1.0) -> np.ndarray:
-    """``zeros``, or ``normal``: scale · N(0, 1) / sqrt(fan_in), drawn from ``seed``; size × fan_in."""
+    """``zeros``, or ``normal``: scale · N(0, 1) / sqrt(fan_in), drawn from ``seed``; size × fan_in.
+
+    LimitError (key ``size``) when the matrix would not fit in the memory available.
+    """
+    need = 8 * size * fan_in
+    if need > available_memory() // 2:
+        raise LimitError(f"a {size} × {fan_in} weight matrix needs {need / 1e9:.3g} GB, more than half the "
+                         f"{available_memory() / 1e9:.3g} GB of memory available", key="size")
     if init == "zeros":
         return np.zeros((size, fan_in))
     return scale * np.random.default_rng(seed).standard_normal((size, fan_in)) / math.sqrt(fan_in)

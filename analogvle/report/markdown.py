@@ -12,12 +12,13 @@ from analogvle.report.plots import signal_groups
 def format_report(result: Comparison, plots: Mapping[str, str], metrics: Mapping) -> str:
     """report.md: verdict, inputs, the metrics table, one-file-only signals, plots."""
     verdict = "PASS" if result.passed else "FAIL"
-    relation = "within" if result.passed else "outside"
+    relation = "within" if result.worst <= result.tolerance else "outside"
     lines = [
         "# Circuit vs reference",
         "",
         (f"**{verdict}**: worst nrmse {fmt(result.worst)} ({result.worst_signal}), {relation} the tolerance "
         f"{result.tolerance:.3g}."),
+        *(f"**FAIL**: {reason}." for reason in result.failures),
         "",
         f"- reference: `{metrics['reference']}` ({producer_text(result.reference_meta)})",
         f"- circuit: `{metrics['circuit']}` ({producer_text(result.circuit_meta)})",

@@ -38,6 +38,8 @@ def metrics_dict(
         }
     return {
         "pass": result.passed,
+        "failures": result.failures,
+        "coverage": result.coverage,
         "worst": num(result.worst),
         "worst_signal": result.worst_signal,
         "tolerance": result.tolerance,

@@ -22,22 +22,29 @@ from analogvle.files import write_atomic, write_text_atomic
 METRICS = (("final_loss", "final loss ½β‖target − r‖² (last 10 %)"), ("worst_nrmse", "worst nrmse vs reference"))
 
 
-def write_sweep_report(out: Path, rows: Sequence[dict[str, Any]], keys: Sequence[str], *, spec_name: str) -> Path:
+def write_sweep_report(out: Path, rows: Sequence[dict[str, Any]], keys: Sequence[str], *, spec_name: str,
+                       tolerance: float) -> Path:
     """Write ``out/sweep.md`` and ``out/sweep_<key>.png`` for each swept key; returns the markdown path."""
+    completed = [r for r in rows if r["status"] == "ok"]
+    within = sum(r.get("pass") == "true" for r in completed)
     lines = [f"# Sweep of {spec_name}", "",
              f"{len(rows)} runs: seeds {_seed_range(rows)}" + (f" × {', '.join(keys)}" if keys else "") + ".",
+             (f"{len(completed)} completed ({within} within the tolerance {tolerance:g}, {len(completed) - within} "
+             f"outside it), {len(rows) - len(completed)} failed."),
              "Table: [runs.csv](runs.csv); each run's report in its own folder.", ""]
     for key in keys or ["seed"]:
         groups = _groups(rows, key if keys else None)
         png = f"sweep_{_safe(key)}.png"
         _plot(out / png, groups, key if keys else "all runs (over seeds)")
         lines += [f"## Against {key}" if keys else "## Over seeds", "", f"![{key}]({png})", "",
-                  f"| {key} | runs | ok | final loss median [q1, q3] | worst nrmse median [q1, q3] |",
-                  "|---|---|---|---|---|"]
+                  (f"| {key} | runs | completed | within tolerance | final loss median [q1, q3] "
+                  "| worst nrmse median [q1, q3] |"),
+                  "|---|---|---|---|---|---|"]
         for label, members in groups.items():
             ok = [r for r in members if r["status"] == "ok"]
             cells = [_quartiles([_num(r[m]) for r in ok]) for m, _ in METRICS]
-            lines.append(f"| {label} | {len(members)} | {len(ok)} | {cells[0]} | {cells[1]} |")
+            passed = sum(r.get("pass") == "true" for r in ok)
+            lines.append(f"| {label} | {len(members)} | {len(ok)} | {passed} | {cells[0]} | {cells[1]} |")
         lines.append("")
     failed = [r for r in rows if r["status"] not in ("ok", "pending")]
     if failed:

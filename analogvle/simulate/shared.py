@@ -15,9 +15,13 @@ What this module adds to PySpice 1.5:
   circuit removed (``remcirc``), so thousands of runs in one process do not
   grow (benchmarks/bench_memory.py measures it).
 
-One libngspice holds global state: one instance per process, no threads
-(the run is synchronous, ``run`` rather than ``bg_run``). Parallel sweeps use
-the subprocess backend.
+- Ctrl-C: the analysis runs in ngspice's background thread (``bg_run``) while
+  this thread waits in short sleeps, so a KeyboardInterrupt arrives here (in a
+  cffi callback it would be swallowed); the run is then halted (``bg_halt``),
+  the circuit removed, and the library stays usable.
+
+One libngspice holds global state: one instance per process and one run at a
+time. Parallel sweeps use the subprocess backend.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import ctypes.util
 import logging
 import os
 import re
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -35,6 +40,8 @@ import numpy as np
 from analogvle.errors import SimulationError
 
 INSTALL_HINT = "install it with: apt-get install ngspice libngspice0"
+POLL = 0.02  # s between checks whether the background run has finished
+HALT_TIMEOUT = 2.0  # s to wait for ngspice to halt after Ctrl-C
 
 _FAIL_PATTERNS = re.compile(
     r"timestep too small|singular matrix|simulation\(s\) aborted|circuit not parsed|error|"
@@ -107,6 +114,7 @@ def _make_class():
         lines: list[str] = []  # noqa: RUF012 - class-level only during start-up; each run sets its own
         on_progress: Callable[[float], None] | None = None
         exited: bool = False
+        bg_finished: bool = True
 
         @staticmethod
         def _send_char(message_c, ngspice_id, user_data):
@@ -124,6 +132,13 @@ def _make_class():
             match = _PROGRESS.search(ffi.string(message_c).decode("utf-8", "replace"))
             if match and self.on_progress is not None:
                 self.on_progress(float(match.group(1)) / 100.0)
+            return 0
+
+        @staticmethod
+        def _background_thread_running(no_bg_running, ngspice_id, user_data):
+            """ngspice calls this when its background thread starts (false) and ends (true)."""
+            self = ffi.from_handle(user_data)
+            self.bg_finished = bool(no_bg_running)
             return 0
 
         @staticmethod
@@ -182,7 +197,7 @@ class SharedNgspice:
                 rc = self._command(f"source {path.name}")
                 if rc or ng.exited or is_fatal(lines):
                     raise SimulationError(f"ngspice could not load {path.name}: {failure_message(lines)}")
-                if self._command("run") or ng.exited or is_fatal(lines):
+                if self._run_in_background() or ng.exited or is_fatal(lines):
                     raise SimulationError(f"ngspice: {failure_message(lines)}")
                 plot = self._current_plot()
                 if plot is None or not plot.startswith("tran"):
@@ -197,6 +212,22 @@ class SharedNgspice:
             self.runs += 1
             if self.runs % 500 == 0:
                 ng._ngspice_shared.ngSpice_Command(self._ffi.NULL)  # free the command history
+
+    def _run_in_background(self) -> int:
+        """``bg_run`` and wait for its thread in POLL-second sleeps; on Ctrl-C halt it (``bg_halt``) and re-raise."""
+        ng = self._ng
+        ng.bg_finished = False
+        rc = self._command("bg_run")
+        try:
+            while not (ng.bg_finished or ng.exited):
+                time.sleep(POLL)
+        except BaseException:
+            self._command("bg_halt")
+            deadline = time.monotonic() + HALT_TIMEOUT
+            while not ng.bg_finished and time.monotonic() < deadline:
+                time.sleep(POLL)
+            raise
+        return rc
 
     def _current_plot(self) -> str | None:
         cur = self._ng._ngspice_shared.ngSpice_CurPlot()

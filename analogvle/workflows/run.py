@@ -23,7 +23,7 @@ from pathlib import Path
 from analogvle.circuit.passes import format_summary
 from analogvle.compare.metrics import Comparison, compare
 from analogvle.errors import NetlistError, SimulationError
-from analogvle.files import write_text_atomic
+from analogvle.files import staged_folder
 from analogvle.integrate.solve import integrate
 from analogvle.model.spec import Spec
 from analogvle.model.trajectory import save_trajectory
@@ -31,7 +31,7 @@ from analogvle.netlist.netlist import build_netlist
 from analogvle.registry import REALIZATIONS
 from analogvle.report.bode import plot_bode
 from analogvle.report.learning_plot import plot_learning, teacher_weights
-from analogvle.report.write import write_report
+from analogvle.report.write import write_report_files
 from analogvle.simulate.run import simulate
 
 DEMO_SPEC = Path(__file__).resolve().parent.parent.parent / "sims" / "lagnet.toml"
@@ -57,68 +57,73 @@ def run(
     backend: str | None = None,
     progress: bool = True,
 ) -> RunResult:
-    """Run every stage for ``spec`` and write the report into ``out`` (default ``sims/out/<name>/``)."""
+    """Run every stage for ``spec`` and write the results into ``out`` (default ``sims/out/<name>/``).
+
+    Everything is written into a temporary folder beside ``out`` and installed
+    in one step when the run completes: an interrupted or failed run leaves
+    ``out`` as it was.
+    """
     out = Path(out) if out is not None else Path("sims") / "out" / spec.name
     realization = realization or spec.circuit.realization
-    files: dict[str, Path] = {}
     timings: dict[str, float] = {}
     say = _say if progress else (lambda message: None)
+    with staged_folder(out) as stage:
+        start = time.perf_counter()
+        say(f"[1/4] reference: adaptive integration of {spec.name} over {spec.time.duration:g} time units")
+        ref = integrate(spec, "adaptive", progress=progress)
+        save_trajectory(stage / "reference.npz", ref)
+        timings["reference"] = time.perf_counter() - start
 
-    start = time.perf_counter()
-    say(f"[1/4] reference: adaptive integration of {spec.name} over {spec.time.duration:g} time units")
-    ref = integrate(spec, "adaptive", progress=progress)
-    files["reference"] = save_trajectory(out / "reference.npz", ref)
-    timings["reference"] = time.perf_counter() - start
+        start = time.perf_counter()
+        say(f"[2/4] netlist: {realization} realization")
+        netlist = build_netlist(spec, realization)
+        netlist.write(stage / f"{spec.name}.cir")
+        for line in format_summary(netlist.summary):
+            say(f"      {line}")
+        timings["netlist"] = time.perf_counter() - start
 
-    start = time.perf_counter()
-    say(f"[2/4] netlist: {realization} realization")
-    netlist = build_netlist(spec, realization)
-    files["netlist"] = netlist.write(out / f"{spec.name}.cir")
-    for line in format_summary(netlist.summary):
-        say(f"      {line}")
-    timings["netlist"] = time.perf_counter() - start
+        start = time.perf_counter()
+        say(f"[3/4] simulate: ngspice transient ({backend or spec.simulator.backend} backend)")
+        circ = simulate(spec, backend=backend, realization=realization, netlist=netlist, progress=progress)
+        save_trajectory(stage / "circuit.npz", circ)
+        timings["simulate"] = time.perf_counter() - start
 
-    start = time.perf_counter()
-    say(f"[3/4] simulate: ngspice transient ({backend or spec.simulator.backend} backend)")
-    circ = simulate(spec, backend=backend, realization=realization, netlist=netlist, progress=progress)
-    files["circuit"] = save_trajectory(out / "circuit.npz", circ)
-    timings["simulate"] = time.perf_counter() - start
-
-    start = time.perf_counter()
-    say("[4/4] compare: circuit against reference")
-    result = compare(ref, circ, signals=spec.compare.signals, tolerance=spec.compare.tolerance)
-    write_report(result, out, reference_path=files["reference"], circuit_path=files["circuit"])
-    files["report"] = out / "report.md"
-    extras = []
-    if spec.network.plastic:
-        files["learning"] = plot_learning(
-            [(circ, f"circuit ({realization})"), (ref, "reference (adaptive)")],
-            out / "learning.png",
-            teacher_weights=teacher_weights(spec),
-            title=f"{spec.name}: learning in the circuit and in the ideal model",
-        )
-        extras.append(("Learning", "learning.png", "Circuit (solid) and ideal (dashed) learning; teacher weights dotted."))
-    bode = _bode(spec, realization, out / "bode.png")
-    if bode is not None:
-        files["bode"] = bode
-        extras.append(("Frequency response", "bode.png",
-                       ("ngspice `.ac` of one neuron's cells against (1 + sτr)/(1 + sτm), its inverse "
-                       "and the exact adjoint filter.")))
-    sections = "".join(f"\n## {title}\n\n{caption}\n\n![{title}]({image})\n" for title, image, caption in extras)
-    report = out / "report.md"
-    write_text_atomic(report, report.read_text(encoding="utf-8") + sections
-                      + circuit_section(spec, realization, netlist.summary))
-    timings["compare"] = time.perf_counter() - start
+        start = time.perf_counter()
+        say("[4/4] compare: circuit against reference")
+        result = compare(ref, circ, signals=spec.compare.signals, tolerance=spec.compare.tolerance,
+                         coverage=spec.compare.coverage)
+        write_report_files(result, stage, reference_path=out / "reference.npz", circuit_path=out / "circuit.npz")
+        extras = []
+        if spec.network.plastic:
+            plot_learning([(circ, f"circuit ({realization})"), (ref, "reference (adaptive)")], stage / "learning.png",
+                          teacher_weights=teacher_weights(spec),
+                          title=f"{spec.name}: learning in the circuit and in the ideal model")
+            extras.append(("Learning", "learning.png",
+                           "Circuit (solid) and ideal (dashed) learning; teacher weights dotted."))
+        if _bode(spec, realization, stage / "bode.png", say):
+            extras.append(("Frequency response", "bode.png",
+                           ("ngspice `.ac` of one neuron's cells against (1 + sτr)/(1 + sτm), its inverse and the "
+                           "exact adjoint filter.")))
+        sections = "".join(f"\n## {title}\n\n{caption}\n\n![{title}]({image})\n" for title, image, caption in extras)
+        report = stage / "report.md"
+        report.write_text(report.read_text(encoding="utf-8") + sections
+                          + circuit_section(spec, realization, netlist.summary), encoding="utf-8")
+        timings["compare"] = time.perf_counter() - start
+        written = sorted(p.name for p in stage.iterdir())
+    files = {"reference": out / "reference.npz", "netlist": out / f"{spec.name}.cir", "circuit": out / "circuit.npz",
+             "report": out / "report.md"}
+    files.update({name.removesuffix(".png"): out / name for name in written if name in ("learning.png", "bode.png")})
     return RunResult(out=out, comparison=result, files=files, timings=timings)
 
 
-def _bode(spec: Spec, realization: str, path: Path) -> Path | None:
-    """The Bode plot of the first neuron with τr ≠ τm; None (and a line on stderr) if ngspice fails on it."""
+def _bode(spec: Spec, realization: str, path: Path, say) -> bool:
+    """The Bode plot of the first neuron with τr ≠ τm; False (and a line on stderr) if ngspice fails on it."""
     try:
-        return plot_bode(spec, realization, path)
+        plot_bode(spec, realization, path)
     except SimulationError as exc:  # the Bode plot is supplementary: say so, keep the comparison
-        _say(f"      no Bode plot: {exc}")
-        return None
+        say(f"      no Bode plot: {exc}")
+        return False
+    return True
 
 
 def circuit_section(spec: Spec, realization: str, summary: dict) -> str:

@@ -1,70 +1,77 @@
 """Monte Carlo and parameter sweeps: one spec over seeds × parameter values, each run a full pipeline.
 
-``analogvle sweep SPEC --seeds N [--set KEY=V1,V2 ...] [--workers K] [--scheduler ADDRESS] [--out DIR]``
-runs :func:`analogvle.pipeline.run` (subprocess ngspice backend) for every
-combination of ``circuit.seed = 0..N-1`` and the ``--set`` value lists, in a
-local process pool (spawn/forkserver workers; no libngspice state is shared,
-ngspice itself runs as a child process per run) or, with ``--scheduler``, on a
-Dask distributed cluster. DIR (default ``sims/out/<name>-sweep/``) receives:
+``sweep(spec, seeds=N, sets=["circuit.mismatch=0,0.01"], workers=K, out=DIR)``
+runs :func:`analogvle.workflows.run.run` (subprocess ngspice backend) for every
+combination of ``circuit.seed = 0..N-1`` and the value lists, in a local
+process pool (:mod:`analogvle.workflows.pool`) or, with ``scheduler``, on a
+Dask cluster. DIR (default ``sims/out/<name>-sweep/``) receives ``runs.csv``
+(one row per run: run id, seed, each swept key, ``status`` — ``ok`` when the
+run completed, else the error —, ``pass`` — within the spec's tolerance —,
+worst nrmse, final loss, wall time, and the run's ``fingerprint``), each
+run's folder, and ``sweep.md`` with plots (:mod:`analogvle.report.sweep`).
 
-- ``runs.csv``: one row per run (run id, seed, each swept key, status "ok" or
-  the error, worst nrmse, final loss ½ β ‖target − r_L‖² averaged over the
-  last 10 % of the run, wall time in s), rewritten atomically
-  after every finished run; rerunning the same command skips the ok rows;
-- ``<run id>/``: that run's report (``analogvle run`` output);
-- ``sweep.md`` and ``sweep_*.png``: final loss and worst nrmse against each
-  swept parameter (see :mod:`analogvle.sweep_report`).
-
-Bad input (a key the spec does not know, a value of the wrong type, an
-unreachable scheduler) exits 2 before any run starts. The exit code is 0 when
-every run is ok, 1 when a run failed (its row holds the error).
+Trust: a run is skipped on a rerun only when its row is ok and its
+fingerprint (the run's full spec after overrides, and the package version)
+is unchanged; rows of other sweeps in DIR are kept; a lock file makes a
+second sweep into the same DIR refuse to start (naming the first); a worker
+killed mid-run fails that run only; bad input — an unknown key, a value of
+the wrong type, a plan above ``max_runs`` or a spec above the size limits —
+is refused before any run starts.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import hashlib
 import io
 import itertools
+import json
 import math
-import multiprocessing
+import os
 import re
+import shutil
+import socket
 import sys
 import time
 import tomllib
 from collections.abc import Iterator
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from glob import escape as glob_escape
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from tqdm import tqdm
 
 from analogvle.compare.learning import output_loss
 from analogvle.errors import SweepError
-from analogvle.files import write_text_atomic
+from analogvle.files import check_output_dir, write_text_atomic
+from analogvle.model.budget import check_budget
 from analogvle.model.spec import Spec
 from analogvle.model.toml import load_spec, spec_from_dict, spec_to_dict, with_overrides
 from analogvle.model.trajectory import Trajectory, load_trajectory
 from analogvle.report.sweep import write_sweep_report
+from analogvle.version import __version__
+from analogvle.workflows.pool import WorkerDied, run_pool
 from analogvle.workflows.run import run as run_pipeline
 
 FIXED_COLUMNS = ("run_id", "seed")
-METRIC_COLUMNS = ("status", "worst_nrmse", "final_loss", "wall_time")
+METRIC_COLUMNS = ("status", "pass", "worst_nrmse", "final_loss", "wall_time", "fingerprint")
 FINAL_FRACTION = 0.1  # the final loss averages the last 10 % of the saved points
 SCHEDULER_TIMEOUT = 5.0  # s to connect to a Dask scheduler
+MAX_RUNS = 10_000  # a larger plan needs max_runs=...
+TABLE_EVERY = 1.0  # s between rewrites of runs.csv while runs finish (always at the end)
+LOCK = ".sweep.lock"
 
 
 @dataclass(frozen=True)
 class Run:
-    """One point of the sweep: its id, seed and the overrides (dotted key → value) it applies."""
+    """One point of the sweep: its id, seed and swept parameters (dotted key → value)."""
 
     run_id: str
     seed: int
     params: dict[str, Any]
-
-    @property
-    def overrides(self) -> dict[str, Any]:
-        return {**self.params, "circuit.seed": self.seed}
 
 
 # ----------------------------------------------------------------------------
@@ -77,29 +84,30 @@ def parse_set(text: str) -> tuple[str, list[Any]]:
     key, sep, values = text.partition("=")
     key = key.strip()
     if not sep or not key or not values.strip():
-        raise SweepError(f"--set {text!r}: expected KEY=VALUE[,VALUE...]")
+        raise SweepError(f"set {text!r}: expected KEY=VALUE[,VALUE...]")
     if not re.fullmatch(r"[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*", key):
-        raise SweepError(f"--set {text!r}: expected a dotted key like circuit.mismatch, got {key!r}")
+        raise SweepError(f"set {text!r}: expected a dotted key like circuit.mismatch, got {key!r}")
     try:
         parsed = tomllib.loads(f"v = [{values}]")["v"]
     except tomllib.TOMLDecodeError as exc:
-        raise SweepError(f"--set {key}: values {values!r} are not TOML literals (strings need quotes): {exc}") from exc
+        raise SweepError(f"set {key}: values {values!r} are not TOML literals (strings need quotes): {exc}") from exc
     if key == "circuit.seed":
-        raise SweepError("--set circuit.seed: the seed is swept by --seeds N (seeds 0..N-1)")
+        raise SweepError("set circuit.seed: the seed is swept by seeds=N (--seeds N: seeds 0..N-1)")
     return key, parsed
 
 
-def plan(seeds: int, sets: list[tuple[str, list[Any]]]) -> list[Run]:
-    """The product of seeds 0..seeds-1 and every --set value list, in a stable order."""
+def plan(seeds: int, sets: list[tuple[str, list[Any]]], *, max_runs: int = MAX_RUNS) -> list[Run]:
+    """The product of seeds 0..seeds-1 and every value list, in a stable order (at most ``max_runs`` runs)."""
     keys = [k for k, _ in sets]
     if len(set(keys)) != len(keys):
-        raise SweepError(f"--set: key {next(k for k in keys if keys.count(k) > 1)} given twice")
-    runs = []
-    for values in itertools.product(*(v for _, v in sets)):
-        params = dict(zip(keys, values))
-        for seed in range(seeds):
-            runs.append(Run(run_id(seed, params), seed, params))
-    return runs
+        raise SweepError(f"set: key {next(k for k in keys if keys.count(k) > 1)} given twice")
+    total = seeds * math.prod(len(v) for _, v in sets)
+    if total > max_runs:
+        raise SweepError(f"seeds: {seeds} seeds × {total // seeds} value combination(s) = {total} runs, above the "
+                         f"limit of {max_runs} (raise it with --max-runs)")
+    return [Run(run_id(seed, params), seed, params)
+            for params in (dict(zip(keys, values)) for values in itertools.product(*(v for _, v in sets)))
+            for seed in range(seeds)]
 
 
 def run_id(seed: int, params: dict[str, Any]) -> str:
@@ -108,9 +116,24 @@ def run_id(seed: int, params: dict[str, Any]) -> str:
     return re.sub(r"[^A-Za-z0-9_.=+-]", "-", "_".join(parts))
 
 
-def validate(spec: Spec, runs: list[Run]) -> dict[str, dict]:
-    """Every run's overridden spec as a TOML dict (an unknown key or a wrong type raises SpecError)."""
-    return {r.run_id: spec_to_dict(with_overrides(spec, r.overrides)) for r in runs}
+def run_specs(spec: Spec, runs: list[Run], *, allow_large: bool = False) -> dict[str, Spec]:
+    """Every run's spec: each value combination validated (and size-checked) once, the seed set per run."""
+    combos: dict[str, Spec] = {}
+    out = {}
+    for r in runs:
+        key = json.dumps(r.params, sort_keys=True, default=str)
+        if key not in combos:
+            combos[key] = with_overrides(spec, r.params)
+            check_budget(combos[key], ("reference", "netlist", "circuit"), allow=allow_large)
+        base = combos[key]
+        out[r.run_id] = replace(base, circuit=replace(base.circuit, seed=r.seed))
+    return out
+
+
+def fingerprint(spec: Spec) -> str:
+    """What a run's result depends on: its full spec and the package version (16 hex digits)."""
+    text = json.dumps(spec_to_dict(spec), sort_keys=True, default=str) + __version__
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 # ----------------------------------------------------------------------------
@@ -119,13 +142,14 @@ def validate(spec: Spec, runs: list[Run]) -> dict[str, dict]:
 
 
 def execute(spec_dict: dict, source: str, out: str) -> dict[str, Any]:
-    """Run the pipeline for one point (a spec as its TOML dict); never raises: a failure becomes the row's status."""
+    """Run the pipeline for one point (its spec as a TOML dict); never raises: a failure becomes the status."""
     start = time.perf_counter()
-    row: dict[str, Any] = {"status": "ok", "worst_nrmse": math.nan, "final_loss": math.nan}
+    row: dict[str, Any] = {"status": "ok", "pass": "", "worst_nrmse": math.nan, "final_loss": math.nan}
     try:
         spec = spec_from_dict(spec_dict, source=source)
         res = run_pipeline(spec, out, backend="subprocess", progress=False)
         row["worst_nrmse"] = float(res.comparison.worst)
+        row["pass"] = "true" if res.comparison.passed else "false"
         row["final_loss"] = final_loss(load_trajectory(res.files["circuit"]))
     except Exception as exc:  # noqa: BLE001 - a failed run is recorded, never dropped
         message = " ".join(str(exc).split()) or type(exc).__name__
@@ -135,10 +159,7 @@ def execute(spec_dict: dict, source: str, out: str) -> dict[str, Any]:
 
 
 def final_loss(traj: Trajectory) -> float:
-    """Mean of the loss ½ β ‖target − r_L‖² over the last 10 % of the saved points (model units); nan without a target.
-
-    The loss is :func:`analogvle.compare.learning.output_loss`, the one the run's report compares.
-    """
+    """Mean of the loss ½ β ‖target − r_L‖² over the last 10 % of the saved points (model units); nan without a target."""
     loss = output_loss(traj)
     if loss is None:
         return math.nan
@@ -151,16 +172,17 @@ def final_loss(traj: Trajectory) -> float:
 # ----------------------------------------------------------------------------
 
 
-def read_rows(path: Path) -> dict[str, dict[str, str]]:
-    """Rows of an existing runs.csv by run id (empty if there is none); SweepError if it is not a sweep's table."""
+def read_rows(path: Path) -> tuple[list[str], dict[str, dict[str, str]]]:
+    """(columns, rows by run id) of an existing runs.csv (none if absent); SweepError if it is not a sweep's."""
     if not path.is_file():
-        return {}
+        return [], {}
     try:
         with path.open(newline="", encoding="utf-8") as f:
             reader = csv.DictReader(f)
             if reader.fieldnames and "run_id" not in reader.fieldnames:
                 raise SweepError(f"{path} is not a sweep's runs.csv (no run_id column); use another --out or remove it")
-            return {row["run_id"]: row for row in reader}
+            rows = {row["run_id"]: row for row in reader}
+            return list(reader.fieldnames or []), rows
     except (UnicodeDecodeError, csv.Error) as exc:
         raise SweepError(f"{path} is not a sweep's runs.csv ({exc}); use another --out or remove it") from exc
 
@@ -184,7 +206,7 @@ def _cell(value: Any) -> str:
 
 
 def _literal(value: Any) -> str:
-    """A value as the TOML literal --set would accept."""
+    """A value as the TOML literal a --set would accept."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
@@ -192,6 +214,51 @@ def _literal(value: Any) -> str:
     if isinstance(value, list):
         return "[" + ",".join(_literal(v) for v in value) + "]"
     return repr(value)
+
+
+@contextlib.contextmanager
+def sweep_lock(out: Path) -> Iterator[None]:
+    """Hold ``out``/.sweep.lock for the sweep; SweepError naming the holder if another live sweep has it."""
+    out.mkdir(parents=True, exist_ok=True)
+    lock = out / LOCK
+    me = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+          "command": " ".join(sys.argv)}
+    for _ in range(2):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            holder = _lock_holder(lock)
+            if holder is not None:
+                raise SweepError(f"{out} is in use by another sweep (pid {holder.get('pid')} on {holder.get('host')}, "
+                                 f"started {holder.get('started')}: {holder.get('command')}); wait for it or use "
+                                 "another --out") from None
+            lock.unlink(missing_ok=True)  # a stale lock: its sweep is gone
+            continue
+        with os.fdopen(fd, "w") as f:
+            json.dump(me, f)
+        break
+    try:
+        yield
+    finally:
+        lock.unlink(missing_ok=True)
+
+
+def _lock_holder(lock: Path) -> dict | None:
+    """The lock's holder if that process is alive (on this host), else None."""
+    try:
+        holder = json.loads(lock.read_text(encoding="utf-8"))
+        pid = int(holder["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return {"pid": "?", "host": "?", "started": "?", "command": "unreadable lock file"}
+    if holder.get("host") != socket.gethostname():
+        return holder
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        pass
+    return holder
 
 
 # ----------------------------------------------------------------------------
@@ -208,77 +275,112 @@ def sweep(
     scheduler: str | None = None,
     out: str | Path | None = None,
     progress: bool = True,
+    max_runs: int = MAX_RUNS,
+    allow_large: bool = False,
 ) -> tuple[Path, list[dict[str, Any]]]:
-    """Run the sweep of ``spec`` (a Spec or a spec file); returns (DIR, rows in plan order).
+    """Run the sweep of ``spec`` (a Spec or a spec file); returns (DIR, this plan's rows of runs.csv, as text).
 
     Raises SweepError/SpecError before any run on bad input.
     """
     spec = spec if isinstance(spec, Spec) else load_spec(spec)
-    if seeds < 1:
-        raise SweepError(f"--seeds: expected an integer >= 1, got {seeds}")
-    if workers < 1:
-        raise SweepError(f"--workers: expected an integer >= 1, got {workers}")
+    if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
+        raise SweepError(f"seeds: expected an integer >= 1, got {seeds}")
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise SweepError(f"workers: expected an integer >= 1, got {workers}")
     parsed = [parse_set(s) for s in sets or []]
-    runs = plan(seeds, parsed)
-    specs = validate(spec, runs)
-    name = spec.name
-    out = Path(out) if out is not None else Path("sims") / "out" / f"{name}-sweep"
-    client = _connect(scheduler) if scheduler else None
-
-    columns = list(FIXED_COLUMNS) + [k for k, _ in parsed] + list(METRIC_COLUMNS)
+    runs = plan(seeds, parsed, max_runs=max_runs)
+    specs = run_specs(spec, runs, allow_large=allow_large)
+    out = check_output_dir(Path(out) if out is not None else Path("sims") / "out" / f"{spec.name}-sweep")
     table = out / "runs.csv"
-    previous = read_rows(table)
-    rows: dict[str, dict[str, Any]] = {}
-    for run in runs:
-        old = previous.get(run.run_id)
-        rows[run.run_id] = old if old and old.get("status") == "ok" else {
-            "run_id": run.run_id, "seed": run.seed, **run.params, "status": "pending"}
-    todo = [r for r in runs if rows[r.run_id]["status"] != "ok"]
-    def ordered() -> list[dict[str, Any]]:
-        return [rows[r.run_id] for r in runs]
+    old_columns, previous = read_rows(table)
+    client = _connect(scheduler) if scheduler else None
+    keys = [k for k, _ in parsed]
+    columns = list(dict.fromkeys([*FIXED_COLUMNS, *keys, *old_columns, *METRIC_COLUMNS]))
+    with sweep_lock(out):
+        rows = {rid: row for rid, row in previous.items()}  # other plans' rows stay
+        todo = []
+        for r in runs:
+            print_ = fingerprint(specs[r.run_id])
+            old = previous.get(r.run_id)
+            done = (old is not None and old.get("status") == "ok" and old.get("fingerprint") == print_
+                    and (out / r.run_id / "metrics.json").is_file())
+            if not done:
+                rows[r.run_id] = {"run_id": r.run_id, "seed": r.seed, **r.params, "status": "pending",
+                                  "fingerprint": print_}
+                todo.append(r)
 
-    write_rows(table, columns, ordered())
+        def ordered() -> list[dict[str, Any]]:
+            mine = [rows[r.run_id] for r in runs]
+            planned = {r.run_id for r in runs}
+            return mine + [row for rid, row in rows.items() if rid not in planned]
 
-    bar = _bar(len(runs), len(runs) - len(todo), progress)
-    try:
-        for run, row in _results(todo, specs, spec.source, out, workers, client):
-            rows[run.run_id] = {"run_id": run.run_id, "seed": run.seed, **run.params, **row}
+        write_rows(table, columns, ordered())
+        bar = tqdm(total=len(runs), initial=len(runs) - len(todo), desc="sweep", unit="run", file=sys.stderr,
+                   dynamic_ncols=True, disable=not progress)
+        last_write = time.monotonic()
+        try:
+            with contextlib.closing(_results(todo, specs, spec.source, out, workers, client)) as results:
+                for r, row in results:
+                    rows[r.run_id] = {"run_id": r.run_id, "seed": r.seed, **r.params, **row,
+                                      "fingerprint": rows[r.run_id]["fingerprint"]}
+                    bar.update(1)
+                    if row["status"] != "ok":
+                        bar.write(f"{r.run_id}: {row['status']}", file=sys.stderr)
+                    if time.monotonic() - last_write > TABLE_EVERY:
+                        write_rows(table, columns, ordered())
+                        last_write = time.monotonic()
+        finally:
+            bar.close()
+            for r in todo:  # a stopped worker leaves its run's staged folder behind
+                if rows[r.run_id]["status"] == "pending":
+                    _remove_stages(out, r.run_id)
             write_rows(table, columns, ordered())
-            bar.update(1)
-            if row["status"] != "ok":
-                bar.write(f"{run.run_id}: {row['status']}")
-    finally:
-        bar.close()
-        if client is not None:
-            client.close()
-    write_sweep_report(out, ordered(), [k for k, _ in parsed], spec_name=name)
-    return out, ordered()
+            if client is not None:
+                client.close()
+        written = read_rows(table)[1]
+        mine = [written[r.run_id] for r in runs]  # as the table holds them (text), old rows and new alike
+        write_sweep_report(out, mine, keys, spec_name=spec.name, tolerance=spec.compare.tolerance)
+    return out, mine
 
 
-def _results(todo: list[Run], specs: dict[str, dict], source: str, out: Path, workers: int,
+def _results(todo: list[Run], specs: dict[str, Spec], source: str, out: Path, workers: int,
              client) -> Iterator[tuple[Run, dict]]:
-    """(run, row) as runs finish, from the Dask client or a local process pool."""
+    """(run, row) as runs finish, from the Dask client or the local process pool."""
     if not todo:
         return
-    args = [(specs[run.run_id], source, str((out / run.run_id).resolve())) for run in todo]
+    tasks = [(r, (spec_to_dict(specs[r.run_id]), source, str((out / r.run_id).resolve()))) for r in todo]
     if client is not None:
-        from dask.distributed import as_completed as dask_completed
-
-        futures = {client.submit(execute, *a, pure=False, key=f"analogvle-{r.run_id}-{time.time_ns()}"): r
-                   for r, a in zip(todo, args)}
-        for future in dask_completed(futures):
-            yield futures[future], future.result()
+        yield from _dask_results(client, tasks)
         return
-    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method)) as pool:
-        pending: dict[Future, Run] = {pool.submit(execute, *a): r for r, a in zip(todo, args)}
-        try:
-            for future in as_completed(pending):
-                yield pending[future], future.result()
-        except BaseException:
-            for future in pending:
-                future.cancel()
-            raise
+    for r, result in run_pool(execute, tasks, workers):
+        if isinstance(result, WorkerDied):
+            _remove_stages(out, r.run_id)
+            result = {"status": f"error: WorkerDied: {result}", "pass": "", "worst_nrmse": math.nan,
+                      "final_loss": math.nan, "wall_time": math.nan}
+        yield r, result
+
+
+def _remove_stages(out: Path, run: str) -> None:
+    """Remove the staged (unfinished) output folders of ``run`` a stopped or dead worker left in ``out``."""
+    for stray in out.glob(f".{glob_escape(run)}.*.tmp"):
+        shutil.rmtree(stray, ignore_errors=True)
+
+
+def _dask_results(client, tasks: list[tuple[Run, tuple]]) -> Iterator[tuple[Run, dict]]:
+    from dask.distributed import as_completed as dask_completed
+
+    futures = {client.submit(execute, *args, pure=False, key=f"analogvle-{r.run_id}-{time.time_ns()}"): r
+               for r, args in tasks}
+    try:
+        for future in dask_completed(futures):
+            try:
+                result = future.result()
+            except Exception as exc:  # noqa: BLE001 - a lost worker fails its run, not the sweep
+                result = {"status": f"error: {type(exc).__name__}: {exc}", "pass": "", "worst_nrmse": math.nan,
+                          "final_loss": math.nan, "wall_time": math.nan}
+            yield futures[future], result
+    finally:
+        client.cancel(list(futures))
 
 
 def _connect(address: str):
@@ -286,24 +388,19 @@ def _connect(address: str):
     try:
         from dask.distributed import Client
     except ImportError as exc:
-        raise SweepError("--scheduler needs dask.distributed: pip install 'analogvle[dask]'") from exc
+        raise SweepError("scheduler: Dask is not installed: pip install 'analogvle[dask]'") from exc
     try:
         return Client(address, timeout=SCHEDULER_TIMEOUT)
     except (OSError, TimeoutError, ValueError) as exc:
         reason = " ".join(str(exc).split()) or type(exc).__name__
-        raise SweepError(f"--scheduler {address}: cannot connect within {SCHEDULER_TIMEOUT:g} s ({reason})") from exc
+        raise SweepError(f"scheduler {address}: cannot connect within {SCHEDULER_TIMEOUT:g} s ({reason})") from exc
 
 
-class _NoBar:
-    def update(self, n: int) -> None: ...
-    def write(self, text: str) -> None:
-        print(text, file=sys.stderr)
-    def close(self) -> None: ...
-
-
-def _bar(total: int, done: int, progress: bool):
-    if not progress:
-        return _NoBar()
-    from tqdm import tqdm
-
-    return tqdm(total=total, initial=done, desc="sweep", unit="run", file=sys.stderr, dynamic_ncols=True)
+def summary(rows: list[dict[str, Any]], tolerance: float) -> tuple[str, int]:
+    """One line on how the runs went, and the exit code: 0 all within tolerance, 1 otherwise."""
+    completed = [r for r in rows if r["status"] == "ok"]
+    passed = [r for r in completed if r.get("pass") == "true"]
+    failed = len(rows) - len(completed)
+    line = (f"{len(completed)} of {len(rows)} runs completed, {len(passed)} within the tolerance {tolerance:g}, "
+            f"{len(completed) - len(passed)} outside; {failed} failed")
+    return line, 0 if len(passed) == len(rows) else 1
