@@ -73,6 +73,10 @@ class OutputError(AnalogvleError):
     """An output path cannot be written, or an output folder is in use."""
 
 
+class ConfigurationError(AnalogvleError):
+    """The environment asks for something that cannot work (e.g. ANALOGVLE_NGSPICE_LIBRARY names no library)."""
+
+
 class SweepError(AnalogvleError):
     """Bad sweep input (a --set key or value, seeds, workers, scheduler), detected before any run."""
 

@@ -18,6 +18,8 @@ from analogvle.report import learning_plot
 from analogvle.report import write as report_write
 
 DT = 0.01  # reference step, model time units
+LAG_STEPS = 0.015  # lags recovered within this many steps: 3× the worst measured (0.0048, README: 0.005)
+NRMSE_REL = 3e-7  # nrmse recovered within this relative error: 3× the worst measured (9.1e-8, README: 1e-7)
 DURATION = 60.0
 OMEGAS = np.array([0.49, 1.07, 1.98])  # the LagNet input, rad per time unit
 PHASES = np.array([0.3, 1.1, 2.0])
@@ -72,14 +74,15 @@ def test_known_shift_and_error_are_measured(tmp_path, shift_steps, error, circui
 
     t = result.t  # the common span on the reference's grid
     truth = rates(t - lag) + error * error_shape(t)
-    assert abs(m.lag - lag) <= 0.1 * DT, f"lag {m.lag / DT:.4f} steps, expected {shift_steps}"
+    # the README's claim: lag within 0.005 of a step (measured 0.0048), nrmse within 1e-7 relative (9.1e-8)
+    assert abs(m.lag - lag) <= LAG_STEPS * DT, f"lag {m.lag / DT:.4f} steps, expected {shift_steps}"
     want = expected_nrmse(t, truth, rates(t))
-    assert m.nrmse == pytest.approx(want, rel=0.01, abs=1e-9)
+    assert m.nrmse == pytest.approx(want, rel=NRMSE_REL, abs=1e-9)
     want_aligned = error * np.sqrt(np.mean(error_shape(t) ** 2)) / np.ptp(rates(t))
     assert m.nrmse_aligned == pytest.approx(want_aligned, rel=0.01, abs=1e-7)
     assert m.max_abs == pytest.approx(np.max(np.abs(truth - rates(t))), rel=0.01, abs=1e-7)  # spline floor
     for j, component in enumerate(m.components):
-        assert abs(component.lag - lag) <= 0.1 * DT
+        assert abs(component.lag - lag) <= LAG_STEPS * DT
         assert component.nrmse == pytest.approx(
             expected_nrmse(t, truth[:, j], rates(t)[:, j]), rel=0.01, abs=1e-8
         )

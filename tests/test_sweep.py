@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from processes import alive, descendants
 
 from analogvle.cli import main
 from analogvle.model.toml import load_spec
@@ -178,26 +179,12 @@ def _wait_for(predicate, timeout: float = 60.0) -> None:
         time.sleep(0.05)
 
 
-def _descendants(pid: int) -> list[int]:
-    """Every process below ``pid`` (Linux /proc)."""
-    parents = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError, IndexError):
-                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-    out, frontier = [], [pid]
-    while frontier:
-        frontier = [child for child, parent in parents.items() if parent in frontier]
-        out += frontier
-    return out
-
-
 def _pool_workers(pid: int) -> list[int]:
     """The sweep's worker processes: descendants that lead their own process group and run a child (ngspice)."""
     found = []
-    for p in _descendants(pid):
+    for p in descendants(pid):
         with contextlib.suppress(OSError):
-            if os.getpgid(p) == p and _descendants(p):
+            if os.getpgid(p) == p and descendants(p):
                 found.append(p)
     return found
 
@@ -223,8 +210,7 @@ def test_a_second_sweep_into_the_same_folder_refuses_and_ctrl_c_stops_the_first(
         first.kill()
     assert not (out / ".sweep.lock").exists()
     for pid in workers:  # the workers and their ngspice children are gone too
-        _wait_for(lambda pid=pid: not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text(),
-                  timeout=3)
+        _wait_for(lambda pid=pid: not alive(pid), timeout=3)
     assert [r["status"] for r in rows_of(out)] == ["pending", "pending"]
     assert not list(out.glob(".*.tmp"))
 

@@ -141,6 +141,9 @@ def compare(
             f"the circuit has {_names(selected_circ, circ)}"
         )
     for name in common:
+        if not np.all(np.isfinite(ref.signals[name])):
+            raise CompareError(f"the reference's {name} holds non-finite values (nan or inf): a reference must be "
+                               "finite; integrate it again, or leave the signal out of the comparison")
         if ref.signals[name].shape[1:] != circ.signals[name].shape[1:]:
             raise CompareError(
                 f"signal {name!r}: shape per time point differs: reference {ref.signals[name].shape[1:]}, "
@@ -183,7 +186,8 @@ def compare(
         c = c_raw[keep] if same_grid else _resample(circ.t, c_raw, t)
         shape = ref.signals[name].shape[1:]
         data[name] = (r.reshape(len(t), *shape), c.reshape(len(t), *shape))
-        results[name] = _signal_metrics(name, shape, t, r, c, circ.t, c_raw, step, tolerance)
+        with np.errstate(all="ignore"):  # a diverged circuit overflows: its metrics become inf/nan, reported as such
+            results[name] = _signal_metrics(name, shape, t, r, c, circ.t, c_raw, step, tolerance)
 
     learning = None
     if LOSS in data:

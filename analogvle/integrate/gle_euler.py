@@ -238,7 +238,8 @@ def integrate_gle_euler(spec: Spec, *, progress: bool = False) -> Trajectory:
     no_target = np.zeros((1, n_out))
     synapses = sum(layer.size * layer.fan_in for n in (net, spec.teacher) if n is not None for layer in n.layers)
     chunk = int(max(1, min(CHUNK_STEPS, CHUNK_WORK // max(1, synapses))))
-    with tqdm(total=n_steps, desc="gle-euler", unit="step", delay=2.0, leave=False, disable=not progress) as bar:
+    with tqdm(total=n_steps, desc="gle-euler", unit="step", delay=2.0, mininterval=1.0, leave=False,
+              disable=not progress) as bar:
         for k0 in range(0, n_steps + 1, chunk):
             k1 = min(k0 + chunk, n_steps + 1)
             ks = np.arange(k0, k1)

@@ -138,6 +138,7 @@ class _TimeBar:
 
     def __init__(self, duration: float, enabled: bool):
         self.bar = tqdm(total=duration, desc="adaptive", unit="t", delay=2.0, leave=False, disable=not enabled,
+                        mininterval=1.0,
                         bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining}")
         self.calls = 0
 

@@ -100,8 +100,8 @@ def load_trajectory(path: str | Path) -> Trajectory:
     if "t" not in arrays:
         raise TrajectoryError(f"{path}: not a trajectory file: no time array 't'")
     t = np.asarray(arrays.pop("t"), dtype=float)
-    if t.ndim != 1 or len(t) < 2 or np.any(np.diff(t) <= 0):
-        raise TrajectoryError(f"{path}: 't' must be a strictly increasing 1-D array of at least 2 points")
+    if t.ndim != 1 or len(t) < 2 or not np.all(np.isfinite(t)) or np.any(np.diff(t) <= 0):
+        raise TrajectoryError(f"{path}: 't' must be a strictly increasing, finite 1-D array of at least 2 points")
     meta = {}
     if "meta" in arrays:
         try:

@@ -28,7 +28,7 @@ def metrics_dict(
             "nrmse_aligned": num(m.nrmse_aligned),
             "pass": m.passed,
             "shape": list(m.shape),
-            "scale": m.scale,
+            "scale": num(m.scale),
             "scale_basis": m.scale_basis,
             "components": [
                 {"index": list(c.index), "nrmse": num(c.nrmse), "max_abs": num(c.max_abs), "lag": num(c.lag)}

@@ -15,6 +15,8 @@ from analogvle.compare.metrics import Comparison
 from analogvle.report.fmt import T_LABEL, fmt, save_figure
 
 MAX_LINES = 8  # components drawn per signal
+SHOWN_MAX = 1e30  # larger nrmse values are drawn at this height
+OFF_SCALE = 3.0  # circuit values further than this many reference ranges outside it are drawn at the edge
 KIND_ORDER = ("u", "uhat", "r", "v", "e", "W", "b")
 
 
@@ -35,15 +37,27 @@ def signal_groups(result: Comparison) -> dict[str, list[str]]:
     return {g: sorted(groups[g], key=kind_key) for g in sorted(groups, key=group_key)}
 
 
+def _on_scale(ref: np.ndarray, circ: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
+    """(circuit, circuit − reference, whether anything was clipped), limited to OFF_SCALE reference ranges
+    around the reference, non-finite values drawn at the edge: a diverged circuit stays readable."""
+    lo, hi = float(np.min(ref)), float(np.max(ref))
+    margin = OFF_SCALE * max(hi - lo, abs(hi), abs(lo), 1e-12)
+    edge_lo, edge_hi = lo - margin, hi + margin
+    bounded = np.nan_to_num(circ, nan=edge_hi, posinf=edge_hi, neginf=edge_lo)
+    clipped_circ = np.clip(bounded, edge_lo, edge_hi)
+    diff = clipped_circ - ref
+    return clipped_circ, diff, bool(np.any(clipped_circ != circ))
+
+
 def plot_summary(result: Comparison, path: str | Path) -> Path:
     """Bar charts: nrmse per signal against the tolerance (log scale), and the lag in steps."""
     names = list(result.signals)
     nrmse = np.array([result.signals[n].nrmse for n in names])
     lags = np.array([result.signals[n].lag / result.step for n in names])
-    finite = nrmse[np.isfinite(nrmse) & (nrmse > 0)]
+    finite = np.minimum(nrmse[np.isfinite(nrmse) & (nrmse > 0)], SHOWN_MAX)  # a diverged circuit stays drawable
     floor = min([result.tolerance, *finite]) / 30
     top = max([result.tolerance, *finite]) * 30
-    shown = np.where(np.isfinite(nrmse), np.maximum(nrmse, floor), top / 3)
+    shown = np.where(np.isfinite(nrmse), np.clip(nrmse, floor, SHOWN_MAX), top / 3)
     colors = ["tab:green" if result.signals[n].passed else "tab:red" for n in names]
     x = np.arange(len(names))
 
@@ -93,6 +107,7 @@ def plot_group(result: Comparison, group: str, names: Sequence[str], path: str |
     for row, name in enumerate(names):
         m = result.signals[name]
         ref, circ = (a.reshape(len(t), -1) for a in result.data[name])
+        circ, diff, clipped = _on_scale(ref, circ)
         kind = name.split("/")[-1]
         ax, ax_zoom, ax_diff = axes[row]
         for j, comp in enumerate(m.components[:MAX_LINES]):
@@ -100,13 +115,14 @@ def plot_group(result: Comparison, group: str, names: Sequence[str], path: str |
             for a, sel in ((ax, slice(None)), (ax_zoom, zoom)):
                 a.plot(t[sel], circ[sel, j], color=color, lw=1.3, label=f"{kind}{comp.label}")
                 a.plot(t[sel], ref[sel, j], color=color, lw=1.6, ls=(0, (3, 3)), alpha=0.9)
-            ax_diff.plot(t, circ[:, j] - ref[:, j], color=color, lw=1.0, label=f"{kind}{comp.label}")
+            ax_diff.plot(t, diff[:, j], color=color, lw=1.0, label=f"{kind}{comp.label}")
         ax.axvspan(t[zoom][0], t[-1], color="0.85", zorder=0)
         handles, _ = ax.get_legend_handles_labels()
         handles += [Line2D([], [], color="k", lw=1.3, label="circuit"),
                     Line2D([], [], color="k", lw=1.6, ls=(0, (3, 3)), label="reference")]
         ax.legend(handles=handles, loc="upper left", fontsize=7, ncol=2, framealpha=0.8)
         more = f", first {MAX_LINES} of {len(m.components)} components" if len(m.components) > MAX_LINES else ""
+        more += "; circuit off scale, drawn at the edge" if clipped else ""
         ax.set_title(f"{name}: circuit (solid), reference (dashed){more}", fontsize=10)
         ax_zoom.set_title(f"{name}, zoom on the grey span", fontsize=10)
         ax.set_ylabel(f"{kind} [model units]")

@@ -115,6 +115,7 @@ class Progress:
     def __enter__(self) -> Self:
         if self.enabled:
             self.bar = tqdm(total=100.0, desc=self.desc, unit="%", delay=PROGRESS_DELAY, file=sys.stderr, leave=False,
+                            mininterval=1.0,
                             bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining}")
         return self
 

@@ -37,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
-from analogvle.errors import SimulationError
+from analogvle.errors import ConfigurationError, SimulationError
 
 INSTALL_HINT = "install it with: apt-get install ngspice libngspice0"
 POLL = 0.02  # s between checks whether the background run has finished
@@ -86,7 +86,18 @@ def library_candidates() -> list[str]:
 
 
 def find_library() -> str:
-    """The first libngspice that loads; SimulationError with the install command if none does."""
+    """The first libngspice that loads; SimulationError with the install command if none does.
+
+    A library named by ``$ANALOGVLE_NGSPICE_LIBRARY`` must load: ConfigurationError (exit 2) otherwise.
+    """
+    chosen = os.environ.get("ANALOGVLE_NGSPICE_LIBRARY")
+    if chosen:
+        try:
+            ctypes.CDLL(chosen)
+        except OSError as exc:
+            raise ConfigurationError(f"ANALOGVLE_NGSPICE_LIBRARY={chosen}: cannot load it ({exc}); point it at a "
+                                     "libngspice.so, or unset it to use the system's") from exc
+        return chosen
     errors = []
     for name in library_candidates():
         try:
