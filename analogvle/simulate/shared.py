@@ -267,8 +267,17 @@ _INSTANCE: SharedNgspice | None = None
 
 
 def get_shared() -> SharedNgspice:
-    """The process's libngspice, loaded on first use (SimulationError if it is not installed)."""
+    """The process's libngspice, loaded on first use (SimulationError if it is not installed).
+
+    ``$ANALOGVLE_NGSPICE_LIBRARY`` is checked on every call: a library that does not load, or
+    another one than this process already loaded, is a ConfigurationError (exit 2).
+    """
     global _INSTANCE
+    chosen = os.environ.get("ANALOGVLE_NGSPICE_LIBRARY")
+    if _INSTANCE is not None and chosen and chosen != _INSTANCE.library:
+        find_library()  # a library that does not load says so
+        raise ConfigurationError(f"ANALOGVLE_NGSPICE_LIBRARY={chosen}: this process already loaded "
+                                 f"{_INSTANCE.library}; one libngspice per process")
     if _INSTANCE is None:
         _INSTANCE = SharedNgspice()
     return _INSTANCE

@@ -22,16 +22,12 @@ is refused before any run starts.
 from __future__ import annotations
 
 import contextlib
-import csv
 import hashlib
-import io
 import itertools
 import json
 import math
-import os
 import re
 import shutil
-import socket
 import sys
 import time
 import tomllib
@@ -46,7 +42,7 @@ from tqdm import tqdm
 
 from analogvle.compare.learning import output_loss
 from analogvle.errors import SweepError
-from analogvle.files import check_output_dir, write_text_atomic
+from analogvle.files import check_output_dir
 from analogvle.model.budget import check_budget
 from analogvle.model.spec import Spec
 from analogvle.model.toml import load_spec, spec_from_dict, spec_to_dict, with_overrides
@@ -55,6 +51,7 @@ from analogvle.report.sweep import write_sweep_report
 from analogvle.version import __version__
 from analogvle.workflows.pool import WorkerDied, run_pool
 from analogvle.workflows.run import run as run_pipeline
+from analogvle.workflows.sweep_table import literal, read_rows, sweep_lock, write_rows
 
 FIXED_COLUMNS = ("run_id", "seed")
 METRIC_COLUMNS = ("status", "pass", "worst_nrmse", "final_loss", "wall_time", "fingerprint")
@@ -62,7 +59,6 @@ FINAL_FRACTION = 0.1  # the final loss averages the last 10 % of the saved point
 SCHEDULER_TIMEOUT = 5.0  # s to connect to a Dask scheduler
 MAX_RUNS = 10_000  # a larger plan needs max_runs=...
 TABLE_EVERY = 1.0  # s between rewrites of runs.csv while runs finish (always at the end)
-LOCK = ".sweep.lock"
 
 
 @dataclass(frozen=True)
@@ -112,7 +108,7 @@ def plan(seeds: int, sets: list[tuple[str, list[Any]]], *, max_runs: int = MAX_R
 
 def run_id(seed: int, params: dict[str, Any]) -> str:
     """A file-name safe id: ``s003`` then ``_key=value`` per swept key (last key component)."""
-    parts = [f"s{seed:03d}"] + [f"{key.rsplit('.', 1)[-1]}={_literal(v)}" for key, v in params.items()]
+    parts = [f"s{seed:03d}"] + [f"{key.rsplit('.', 1)[-1]}={literal(v)}" for key, v in params.items()]
     return re.sub(r"[^A-Za-z0-9_.=+-]", "-", "_".join(parts))
 
 
@@ -165,100 +161,6 @@ def final_loss(traj: Trajectory) -> float:
         return math.nan
     n = len(loss)
     return float(np.mean(loss[n - max(1, round(FINAL_FRACTION * n)):]))
-
-
-# ----------------------------------------------------------------------------
-# The table
-# ----------------------------------------------------------------------------
-
-
-def read_rows(path: Path) -> tuple[list[str], dict[str, dict[str, str]]]:
-    """(columns, rows by run id) of an existing runs.csv (none if absent); SweepError if it is not a sweep's."""
-    if not path.is_file():
-        return [], {}
-    try:
-        with path.open(newline="", encoding="utf-8") as f:
-            reader = csv.DictReader(f)
-            if reader.fieldnames and "run_id" not in reader.fieldnames:
-                raise SweepError(f"{path} is not a sweep's runs.csv (no run_id column); use another --out or remove it")
-            rows = {row["run_id"]: row for row in reader}
-            return list(reader.fieldnames or []), rows
-    except (UnicodeDecodeError, csv.Error) as exc:
-        raise SweepError(f"{path} is not a sweep's runs.csv ({exc}); use another --out or remove it") from exc
-
-
-def write_rows(path: Path, columns: list[str], rows: list[dict[str, Any]]) -> None:
-    """Write runs.csv atomically (a reader or an interrupted sweep never sees half a table)."""
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: _cell(row.get(k, "")) for k in columns})
-    write_text_atomic(path, buf.getvalue())
-
-
-def _cell(value: Any) -> str:
-    if isinstance(value, float):
-        return repr(value)
-    if isinstance(value, (list, dict, bool)):
-        return _literal(value)
-    return str(value)
-
-
-def _literal(value: Any) -> str:
-    """A value as the TOML literal a --set would accept."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return value
-    if isinstance(value, list):
-        return "[" + ",".join(_literal(v) for v in value) + "]"
-    return repr(value)
-
-
-@contextlib.contextmanager
-def sweep_lock(out: Path) -> Iterator[None]:
-    """Hold ``out``/.sweep.lock for the sweep; SweepError naming the holder if another live sweep has it."""
-    out.mkdir(parents=True, exist_ok=True)
-    lock = out / LOCK
-    me = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.strftime("%Y-%m-%d %H:%M:%S"),
-          "command": " ".join(sys.argv)}
-    for _ in range(2):
-        try:
-            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-        except FileExistsError:
-            holder = _lock_holder(lock)
-            if holder is not None:
-                raise SweepError(f"{out} is in use by another sweep (pid {holder.get('pid')} on {holder.get('host')}, "
-                                 f"started {holder.get('started')}: {holder.get('command')}); wait for it or use "
-                                 "another --out") from None
-            lock.unlink(missing_ok=True)  # a stale lock: its sweep is gone
-            continue
-        with os.fdopen(fd, "w") as f:
-            json.dump(me, f)
-        break
-    try:
-        yield
-    finally:
-        lock.unlink(missing_ok=True)
-
-
-def _lock_holder(lock: Path) -> dict | None:
-    """The lock's holder if that process is alive (on this host), else None."""
-    try:
-        holder = json.loads(lock.read_text(encoding="utf-8"))
-        pid = int(holder["pid"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return {"pid": "?", "host": "?", "started": "?", "command": "unreadable lock file"}
-    if holder.get("host") != socket.gethostname():
-        return holder
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return None
-    except PermissionError:
-        pass
-    return holder
 
 
 # ----------------------------------------------------------------------------
