@@ -70,7 +70,7 @@ def test_the_command_table_lists_every_command_with_exactly_its_options():
     table = readme_section("Command line")
     rows = {re.match(r"\| `analogvle (\w+)", line).group(1): line for line in table.splitlines()
             if line.startswith("| `analogvle ")}
-    commands = build_parser()._subparsers._group_actions[0].choices
+    commands = build_parser()[0]._subparsers._group_actions[0].choices
     assert set(rows) == set(commands)
     for name, parser in commands.items():
         usage = re.match(r"\| `(.*?)` \|", rows[name]).group(1)
