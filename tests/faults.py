@@ -198,7 +198,7 @@ def run_case(case: Case, tmp: Path, pythonpath: str | None = None) -> dict:
         env["PYTHONPATH"] = pythonpath
     start = time.perf_counter()
     proc = subprocess.run([sys.executable, "-m", "analogvle", *argv], cwd=tmp, env=env, capture_output=True, text=True,
-                          timeout=600, check=False)
+                          timeout=int(os.environ.get("FAULT_TIMEOUT", "600")), check=False)
     err = proc.stderr.strip()
     return {"case": case.name, "exit": proc.returncode, "expect": case.expect, "one_line": err.count("\n") == 0,
             "traceback": "Traceback" in proc.stderr, "seconds": time.perf_counter() - start, "stderr": err}
