@@ -67,7 +67,7 @@ METHODS = Registry("method", [
 ])
 
 REALIZATIONS = Registry("realization", [
-    Entry("ideal", "controlled sources: an R-C low-pass and a VCVS mix per filter cell",
+    Entry("ideal", "a Norton lead-lag cell per filter (R, C, two VCCS) fed by the synapse currents",
           "analogvle.circuit.cells.ideal:IdealCells"),
     Entry("passive", "RC lag/lead networks plus a buffer and a gain stage",
           "analogvle.circuit.cells.passive:PassiveCells"),

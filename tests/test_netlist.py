@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from analogvle.circuit.benches import cell_ac_bench, synapse_dc_bench
 from analogvle.circuit.cells import Scales
+from analogvle.circuit.ir import Element
 from analogvle.circuit.probes import Probe
 from analogvle.cli import main
 from analogvle.errors import NetlistError
@@ -225,7 +226,7 @@ def test_behavioural_elements_are_the_minimum_phi_dphi_and_products(path, realiz
 def test_lagnet_counts_and_ranges_are_reported():
     nl = build_netlist(load_spec(ROOT / "sims/lagnet.toml"))
     s = nl.summary
-    assert s["counts"] == {"R": 32, "C": 17, "G": 19, "E": 28, "B": 16, "sources": 4, "A": 0, "X": 1}
+    assert s["counts"] == {"R": 31, "C": 17, "G": 38, "E": 0, "B": 16, "sources": 4, "A": 0, "X": 1}
     assert s["ranges"]["R"] == [1e5, 1e14] and s["ranges"]["C"] == [1e-9, 1e-9]
     assert any("leak" in n for n in s["non_idealities"])
 
@@ -241,7 +242,7 @@ def test_resistor_above_1e15_ohm_names_the_neuron_and_value(tmp_path, capsys):
     assert main(["netlist", str(spec_path), "-o", str(tmp_path / "n.cir")]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1
-    assert "teacher layer 1 neuron 0" in err and "Rm_l1_n0" in err and "1e+16 Ohm" in err
+    assert "teacher layer 1 neuron 0" in err and "Rmb_l1_n0" in err and "1e+16 Ohm" in err
     assert not (tmp_path / "n.cir").exists()
 
 
@@ -263,6 +264,33 @@ def test_mismatch_perturbs_r_c_g_reproducibly_by_seed_and_still_runs(tmp_path):
     a, b, c = (build_netlist(load_spec(ROOT / "sims/lagnet.toml", overrides={
         "time.duration": 5.0, "circuit.mismatch": 0.01, "circuit.seed": seed})) for seed in (1, 1, 2))
     assert a.text == b.text != c.text != build_netlist(base).text
-    assert "Rs_l1_n0 s_l1_n0 0 1e6" not in a.text and "Br_l1_n0 r_l1_n0 0 V=tanh(v(uhat_l1_n0))" in a.text
+    assert "Rmb_l1_n0 uhat_l1_n0 u_l1_n0 1e6" in build_netlist(base).text
+    assert "Rmb_l1_n0 uhat_l1_n0 u_l1_n0 1e6" not in a.text and "Br_l1_n0 0 r_l1_n0 I=1e-6*tanh(v(uhat_l1_n0))" in a.text
     assert any("mismatch" in n for n in a.summary["non_idealities"])
     run_ngspice(a, tmp_path)
+
+
+def _unknowns(circuit) -> int:
+    """MNA unknowns: every node but ground, plus a branch current per voltage-defined element
+    (a subcircuit's internal nodes once: every subcircuit here is instantiated once)."""
+    branch = {"vsource", "vcvs", "behavioural_voltage", "ac_vsource"}
+    bodies = [(list(sub.elements()), set(sub.ports)) for sub in circuit.subckts]
+    bodies.append(([i for i in circuit.items if isinstance(i, Element)], set()))
+    return sum(len({n for el in body for n in el.nodes} - {"0"} - ports)
+               + sum(el.primitive.name in branch for el in body) for body, ports in bodies)
+
+
+@pytest.mark.parametrize("errors", ["none", "prospective"])
+def test_ideal_neurons_have_three_unknowns_and_no_branch_current(errors):
+    """ŭ, u and r per forward neuron (the yardstick's count); with errors q, e and v per error neuron."""
+    layer = {"size": 4, "tau_m": 1.0, "tau_r": [0.1, 0.5, 1.0, 2.0], "phi": "tanh", "init": "normal"}
+    raw = {"name": "u", "time": {"dt": 0.01, "duration": 1.0}, "input": {"kind": "sines", "omegas": [1.0]},
+           "network": {"inputs": 1, "errors": errors, "layer": [{**layer, "seed": 1}, {**layer, "seed": 2}]}}
+    if errors != "none":
+        raw["teacher"] = {"layer": [{**layer, "seed": 3}, {**layer, "seed": 4}]}
+    circuit = build_netlist(spec_from_dict(raw)).circuit
+    sin_source = 2  # the input's node and its branch current
+    teacher = 3 * 8 if errors != "none" else 0
+    per_neuron = 3 if errors == "none" else 6
+    assert _unknowns(circuit) - sin_source - teacher == per_neuron * 8
+    assert not any(el.primitive.name in ("vcvs", "behavioural_voltage") for el in circuit.elements())

@@ -79,5 +79,5 @@ def test_report_section_compares_the_simulated_realization_with_the_other():
     spec = load_spec(SIMS / "lagnet.toml")
     text = circuit_section(spec, "passive", build_netlist(spec, "passive").summary)
     assert "| | passive (simulated) | ideal |" in text
-    assert "| E elements | 20 | 28 |" in text and "| R elements | 38 | 32 |" in text
-    assert "| E range [gain] | 1 .. 10 | 0.1 .. 10 |" in text
+    assert "| E elements | 18 | 0 |" in text and "| R elements | 48 | 31 |" in text
+    assert "| E range [gain] | 1 .. 10 | – |" in text and "| G range [S] | 1e-09 .. 1e-06 | 1e-09 .. 1.9e-06 |" in text

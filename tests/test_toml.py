@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from analogvle.model.network import LayerSpec, NetworkSpec
-from analogvle.model.settings import CircuitSpec, CompareSpec, SimulatorSpec
+from analogvle.model.settings import SOLVERS, CircuitSpec, CompareSpec, SimulatorSpec
 from analogvle.model.spec import Spec, TimeSpec
 from analogvle.model.stimulus import InputSpec, TargetSpec
 from analogvle.model.toml import SCHEMA, dump_spec, dumps_spec, load_spec, spec_from_dict, spec_to_dict
@@ -108,7 +108,7 @@ def specs(draw, folder: Path) -> Spec:
                           weight_rail=draw(st.one_of(st.none(), positive)), noise=draw(st.floats(0, 0.1)))
     simulator = SimulatorSpec(backend=draw(st.sampled_from(BACKENDS.names())), reltol=draw(st.sampled_from([1e-4, 1e-6])),
                               max_step=draw(st.one_of(st.none(), st.just(dt / 2))),
-                              method=draw(st.sampled_from(["trap", "gear"])))
+                              method=draw(st.sampled_from(["trap", "gear"])), solver=draw(st.sampled_from(SOLVERS)))
     compare = CompareSpec(tolerance=draw(positive), signals=draw(st.lists(st.sampled_from(
         ["layer*/r", "layer*/e", "layer1/W", "loss"]), min_size=1, max_size=3)))
     return Spec(name=draw(st.from_regex(r"[a-z][a-z0-9_-]{0,10}", fullmatch=True)), time=time, input=inp, network=net,

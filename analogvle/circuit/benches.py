@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from analogvle.circuit.cells import Builder, Scales, get_cells
-from analogvle.circuit.ir import Ac, Circuit, Dc, DcSweep, ac_vsource, vsource
+from analogvle.circuit.ir import Ac, Circuit, Dc, DcSweep, ac_vsource, vccs, vsource
 from analogvle.circuit.network import build_network
 from analogvle.circuit.nonideal import NonIdeal
 from analogvle.circuit.passes import check_physical_range, get_summary
@@ -44,8 +44,15 @@ def cell_ac_bench(cell: str, tau_m: float, tau_r: float, *, realization: str = "
     b = Builder(circuit, scales, get_cells(realization))
     b.add(ac_vsource("Vin", "in", 1.0, owner="bench", role="AC drive"))
     b.comment(f"{cell} cell: out = (1 + s {tau_num})/(1 + s {tau_den}) in")
-    b.cells.filter_cell(b, role="m" if cell == "neuron" else "v", tag="bench", inp="in", out="out", state="state",
-                        tau_num=tau_num, tau_den=tau_den, stiff=cell == "error", owner=f"{cell} cell")
+    role = "m" if cell == "neuron" else "v"
+    if b.cells.current_input:
+        # the cell's input is a current g_unit*V(in) into out: a synapse of weight 1
+        b.add(vccs("Gin", "out", "in", "0", scales.g_unit, owner="bench", role="input transconductor g_unit"))
+        b.cells.current_cell(b, role=role, tag="bench", out="out", state="state", tau_num=tau_num, tau_den=tau_den,
+                             owner=f"{cell} cell")
+    else:
+        b.cells.filter_cell(b, role=role, tag="bench", inp="in", out="out", state="state", tau_num=tau_num,
+                            tau_den=tau_den, stiff=cell == "error", owner=f"{cell} cell")
     check_physical_range(circuit, "bench", scales)
     omega_c = 1.0 / np.sqrt(tau_m * tau_r)
     f_lo = omega_c * 10 ** (-decades / 2) / (2 * np.pi * scales.time_scale)

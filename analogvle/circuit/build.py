@@ -96,6 +96,7 @@ def _control(spec: Spec, circuit: Circuit, probes: dict[str, Probe]) -> None:
     """The transient the spec describes, its options and the saved nodes."""
     ts, sim = spec.circuit.time_scale, spec.simulator
     circuit.options = {"reltol": sim.reltol, "abstol": sim.abstol, "vntol": sim.vntol, "method": sim.method}
+    circuit.solver = sim.solver
     circuit.saves = sorted(probe_nodes(probes))
     circuit.analyses = [Tran(step=spec.time.save_dt * ts, stop=spec.time.duration * ts, max_step=spec.max_step * ts)]
 

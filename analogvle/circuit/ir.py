@@ -265,9 +265,12 @@ Analysis = Tran | Ac | DcSweep
 class Circuit:
     """A whole netlist as data: title, header, libraries, subcircuits, models, items and control settings.
 
-    ``options`` are simulator options (name → value), ``init`` simulator
-    settings that must hold before the circuit is read (name → value, or None
-    for a flag), ``saves`` the nodes to keep, ``notes`` non-idealities to report.
+    ``options`` are simulator options (name → value, or None for a flag),
+    ``init`` simulator settings that must hold before the circuit is read
+    (name → value, or None for a flag), ``saves`` the nodes to keep, ``notes``
+    non-idealities to report. ``solver`` is the matrix solver asked for:
+    "klu" or "sparse" (written as a flag option), or "auto" (nothing written;
+    the run resolves it against the loaded ngspice, :mod:`analogvle.simulate.solver`).
     """
 
     title: str
@@ -281,6 +284,7 @@ class Circuit:
     saves: list[str] = field(default_factory=list)
     analyses: list[Analysis] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    solver: str = "auto"
 
     def add(self, item: Item) -> Item:
         self.items.append(item)

@@ -1,10 +1,17 @@
 """Network elaboration shared by every realization: one block per term of EQUATIONS.md.
 
-Node names (lower case): ``s_l{l}_n{i}`` summing node, ``u_`` membrane,
-``uhat_`` prospective potential, ``r_`` rate, ``q_`` error sum, ``p_`` r′⊙ε,
-``v_`` error state, ``e_`` error, ``w_l{l}_n{i}_j{j}`` plastic weight,
-``b_l{l}_n{i}`` plastic bias; inputs ``x_n{c}``, target ``target_n{i}``.
-Every voltage is v_scale volts per model unit (a weight too).
+Node names (lower case): ``s_l{l}_n{i}`` summing node (voltage-input cells
+only), ``u_`` membrane, ``uhat_`` prospective potential, ``r_`` rate, ``q_``
+error sum, ``p_`` r′⊙ε (voltage-input cells only), ``v_`` error state, ``e_``
+error, ``w_l{l}_n{i}_j{j}`` plastic weight, ``b_l{l}_n{i}`` plastic bias;
+inputs ``x_n{c}``, target ``target_n{i}``. Every voltage is v_scale volts per
+model unit (a weight too).
+
+With a current-input cell (the ideal realization) every current that feeds a
+neuron (synapses, bias, nudging, noise) flows straight into ŭ, and r′⊙ε into e:
+a forward neuron has three unknowns (ŭ, u, r) and no branch current. A rate
+is a current g_unit·v_scale·φ(ŭ) into a 1/g_unit load, so it needs no branch
+current either.
 
 Behavioural (B) elements appear only for φ(ŭ), φ′(ŭ)·ε (one element: the
 derivative and its product) and the products of plastic synapses; linear
@@ -120,47 +127,57 @@ def _forward_neuron(b: Builder, net, l: int, i: int, pre: list[str], nodes: Netw
     layer = net.layers[l - 1]
     tag = f"l{l}_n{i}"
     owner = f"{label} layer {l} neuron {i}"
-    s = node("s", l, i)
+    uhat = node("uhat", l, i)
+    current = b.cells.current_input
     b.comment(f"-- {owner}: tau_m = {format_number(layer.tau_m[i])}, tau_r = {format_number(layer.tau_r[i])}")
-    b.comment("summing node: V(s) = W r_prev + b + gamma e  (1/g_unit to ground, synapses W*g_unit)")
-    b.add(resistor(f"Rs_{tag}", s, "0", 1.0 / sc.g_unit, owner=owner, role="summing resistor 1/g_unit"))
-    n_gm = 0  # transconductors feeding s (for their output resistance)
+    if current:
+        # the cell's input is the current into uhat: g_unit*s with s = W r_prev + b + gamma e
+        into = uhat
+        b.comment("synapses inject g_unit*(W r_prev + b + gamma e) straight into uhat (the cell's current input)")
+    else:
+        into = node("s", l, i)
+        b.comment("summing node: V(s) = W r_prev + b + gamma e  (1/g_unit to ground, synapses W*g_unit)")
+        b.add(resistor(f"Rs_{tag}", into, "0", 1.0 / sc.g_unit, owner=owner, role="summing resistor 1/g_unit"))
+    n_gm = 0  # transconductors feeding the node (for their output resistance)
     for j, src in enumerate(pre):
         if layer.plastic:
             w = weight_node(l, i, j)
-            b.add(bcurrent(f"Bw_{tag}_j{j}", s, Scaled(sc.g_unit / sc.v_scale, product(Node(w), tanh_input(b, src))),
+            b.add(bcurrent(f"Bw_{tag}_j{j}", into,
+                           Scaled(sc.g_unit / sc.v_scale, product(Node(w), tanh_input(b, src))),
                            owner=owner, role=f"plastic synapse from input {j}: g_unit*W*r"))
             n_gm += 1
         elif layer.weights[i, j] != 0.0:
-            _synapse(b, f"w_{tag}_j{j}", s, src, layer.weights[i, j] * sc.g_unit, owner=owner,
+            _synapse(b, f"w_{tag}_j{j}", into, src, layer.weights[i, j] * sc.g_unit, owner=owner,
                      role=f"synapse from input {j}: W*g_unit")
             n_gm += 1
     if layer.learns_bias:
-        b.add(vccs(f"Gb_{tag}", s, node("b", l, i), "0", sc.g_unit, owner=owner, role="plastic bias: g_unit*V(b)"))
+        b.add(vccs(f"Gb_{tag}", into, node("b", l, i), "0", sc.g_unit, owner=owner, role="plastic bias: g_unit*V(b)"))
         n_gm += 1
     elif layer.bias[i] != 0.0:
-        b.add(isource(f"Ib_{tag}", s, layer.bias[i] * sc.v_scale * sc.g_unit, owner=owner, role="bias b*g_unit"))
+        b.add(isource(f"Ib_{tag}", into, layer.bias[i] * sc.v_scale * sc.g_unit, owner=owner, role="bias b*g_unit"))
     if errors_on and layer.gamma != 0.0:
-        b.add(vccs(f"Gg_{tag}", s, node("e", l, i), "0", layer.gamma * sc.g_unit, owner=owner,
+        b.add(vccs(f"Gg_{tag}", into, node("e", l, i), "0", layer.gamma * sc.g_unit, owner=owner,
                    role="nudging gamma*e*g_unit"))
         n_gm += 1
-    output_resistance(b, f"Rso_{tag}", s, n_gm, owner=owner)
-    noise_source(b, f"Gnz_{tag}", s, tag, owner=owner)
+    output_resistance(b, f"Rso_{tag}", into, n_gm, owner=owner)
+    noise_source(b, f"Gnz_{tag}", into, tag, owner=owner)
     b.comment("membrane tau_m du/dt = -u + s and prospective potential uhat = u + tau_r du/dt:")
-    b.comment("uhat = (1 + s tau_r)/(1 + s tau_m) applied to V(s); u = 1/(1 + s tau_m) applied to V(s)")
-    b.cells.filter_cell(b, role="m", tag=tag, inp=s, out=node("uhat", l, i), state=node("u", l, i),
-                        tau_num=float(layer.tau_r[i]), tau_den=float(layer.tau_m[i]), stiff=False, owner=owner)
-    r = nodes.r[l - 1][i]
-    uhat = node("uhat", l, i)
-    if layer.phi == "linear":
-        b.comment("rate r = phi(uhat) = uhat (linear: a unity VCVS)")
-        b.add(vcvs(f"Er_{tag}", r, "0", uhat, "0", 1.0, owner=owner, role="linear rate"))
+    b.comment("uhat = (1 + s tau_r)/(1 + s tau_m) applied to s; u = 1/(1 + s tau_m) applied to s")
+    taus = {"tau_num": float(layer.tau_r[i]), "tau_den": float(layer.tau_m[i])}
+    if current:
+        b.cells.current_cell(b, role="m", tag=tag, out=uhat, state=node("u", l, i), owner=owner, **taus)
     else:
-        b.comment(f"rate r = phi(uhat), phi = {layer.phi}")
+        b.cells.filter_cell(b, role="m", tag=tag, inp=into, out=uhat, state=node("u", l, i), stiff=False,
+                            owner=owner, **taus)
+    r = nodes.r[l - 1][i]
+    b.comment(f"rate r = phi(uhat), phi = {layer.phi}: a current g_unit*v_scale*phi into 1/g_unit")
+    if layer.phi == "linear":
+        b.add(vccs(f"Gr_{tag}", r, uhat, "0", sc.g_unit, owner=owner, role="linear rate current g_unit*V(uhat)"))
+    else:
         expr = substitute(ACTIVATIONS[layer.phi].expr_phi, {"x": _phi_arg(b, uhat)})
-        if sc.v_scale != 1.0:
-            expr = product(sc.v_scale, expr)
-        b.add(bvoltage(f"Br_{tag}", r, expr, owner=owner, role=f"rate phi = {layer.phi}"))
+        b.add(bcurrent(f"Br_{tag}", r, product(sc.g_unit * sc.v_scale, expr), owner=owner,
+                       role=f"rate current g_unit*v_scale*phi, phi = {layer.phi}"))
+    b.add(resistor(f"Rr_{tag}", r, "0", 1.0 / sc.g_unit, owner=owner, role="rate load 1/g_unit (V(r) = v_scale*phi)"))
 
 
 def _error_neuron(b: Builder, net, l: int, i: int, nodes: NetworkNodes, *, label: str, errors: str,
@@ -170,9 +187,14 @@ def _error_neuron(b: Builder, net, l: int, i: int, nodes: NetworkNodes, *, label
     layer = net.layers[l - 1]
     tag = f"l{l}_n{i}"
     owner = f"{label} layer {l} neuron {i}"
-    q = node("q", l, i)
+    linear = layer.phi == "linear"
+    e = node("e", l, i)
+    # current-input cell: p = r' eps is the current into e (no p node); a linear neuron sums eps straight into e
+    current = b.cells.current_input and errors == "prospective"
+    q = e if (current and linear) else node("q", l, i)
     b.comment(f"-- {owner}: error")
-    b.add(resistor(f"Rq_{tag}", q, "0", 1.0 / sc.g_unit, owner=owner, role="error summing resistor 1/g_unit"))
+    if q != e:
+        b.add(resistor(f"Rq_{tag}", q, "0", 1.0 / sc.g_unit, owner=owner, role="error summing resistor 1/g_unit"))
     n_gm = 0  # transconductors feeding q (for their output resistance)
     if l == L:
         b.comment("top: eps = beta (target - r)  (one VCCS on the difference)")
@@ -197,18 +219,27 @@ def _error_neuron(b: Builder, net, l: int, i: int, nodes: NetworkNodes, *, label
                 n_gm += 1
     output_resistance(b, f"Rqo_{tag}", q, n_gm, owner=owner)
     uhat = node("uhat", l, i)
-    p = node("p", l, i) if errors == "prospective" else node("e", l, i)
-    if layer.phi == "linear":
+    p = node("p", l, i) if errors == "prospective" else e
+    if current and not linear:
+        b.comment("p = r' eps = phi'(uhat) * eps: a current g_unit*phi'(uhat)*V(q) into e (one behavioural source)")
+        expr = product(sc.g_unit, substitute(ACTIVATIONS[layer.phi].expr_dphi, {"x": _phi_arg(b, uhat)}), Node(q))
+        b.add(bcurrent(f"Bp_{tag}", e, expr, owner=owner, role=f"g_unit*phi'(uhat)*eps, phi = {layer.phi}"))
+    elif not current and linear:
         b.comment("p = r' eps = eps (linear: r' = 1, a unity VCVS)")
         b.add(vcvs(f"Ep_{tag}", p, "0", q, "0", 1.0, owner=owner, role="r' eps with r' = 1"))
-    else:
+    elif not current:
         b.comment("p = r' eps = phi'(uhat) * eps  (phi' and the product in one behavioural source)")
         expr = product(substitute(ACTIVATIONS[layer.phi].expr_dphi, {"x": _phi_arg(b, uhat)}), Node(q))
         b.add(bvoltage(f"Bp_{tag}", p, expr, owner=owner, role=f"phi'(uhat)*eps, phi = {layer.phi}"))
-    if errors == "prospective":
-        b.comment("error neuron: tau_r dv/dt = -v + p, e = v + tau_m dv/dt: e = (1 + s tau_m)/(1 + s tau_r) p")
-        b.cells.filter_cell(b, role="v", tag=tag, inp=p, out=node("e", l, i), state=node("v", l, i),
-                            tau_num=float(layer.tau_m[i]), tau_den=float(layer.tau_r[i]), stiff=True, owner=owner)
+    if errors != "prospective":
+        return
+    b.comment("error neuron: tau_r dv/dt = -v + p, e = v + tau_m dv/dt: e = (1 + s tau_m)/(1 + s tau_r) p")
+    taus = {"tau_num": float(layer.tau_m[i]), "tau_den": float(layer.tau_r[i])}
+    if current:
+        b.cells.current_cell(b, role="v", tag=tag, out=e, state=node("v", l, i), owner=owner, **taus)
+    else:
+        b.cells.filter_cell(b, role="v", tag=tag, inp=p, out=e, state=node("v", l, i), stiff=True, owner=owner,
+                            **taus)
 
 
 def _plasticity(b: Builder, layer: LayerSpec, l: int, pre: list[str], nodes: NetworkNodes, *, label: str,

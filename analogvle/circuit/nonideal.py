@@ -8,15 +8,18 @@ non-ideality, perturbs values after elaboration (:func:`analogvle.circuit.passes
 
 - ``leak_tau``: a plastic weight's or bias's capacitor leaks through
   R = leak_tau·time_scale / c_unit, so a stored value decays as exp(−t/leak_tau).
-- ``g_out_ratio``: every transconductor feeding a summing node has the output
-  conductance g_out_ratio·g_unit; one resistor per node lumps them in parallel.
+- ``g_out_ratio``: every transconductor feeding a neuron has the output
+  conductance g_out_ratio·g_unit; one resistor per node lumps them in parallel
+  on the node they feed (ŭ in the ideal realization, where it also shifts the
+  cell's time constants a little; the summing node s in the passive one). The
+  DC gain is 1/(1 + n·g_out_ratio) in both.
 - ``synapse_linear_range`` V_L: a synaptic transconductor is a differential
   pair, I = g·V_L·tanh(V/V_L) instead of g·V.
 - ``multiplier_offset``: the learning multiplier computes e·r + offset, so a
   weight drifts by eta·offset per time unit with no error.
 - ``weight_rail``: weight and bias capacitors are clamped to ±weight_rail.
-- ``noise``, ``noise_dt``: a noise current into every summing node of the
-  network (not the teacher) whose RMS is noise·v_scale·g_unit (noise model
+- ``noise``, ``noise_dt``: a noise current into every neuron's input node
+  (ŭ or s: the same current either way) of the network (not the teacher) whose RMS is noise·v_scale·g_unit (noise model
   units of V(s) across the summing resistor): white Gaussian samples every
   noise_dt, linear in between (bandwidth about 1/(2·noise_dt)), as ngspice's
   ``trnoise`` makes them, but drawn by NumPy from the circuit seed into a data

@@ -9,6 +9,8 @@ from analogvle.model.checks import Value
 from analogvle.registry import BACKENDS, REALIZATIONS
 
 TRAN_METHODS = ("trap", "gear")
+#: the matrix solver: "auto" (KLU when the loaded ngspice has it, else Sparse 1.3), or either one explicitly
+SOLVERS = ("auto", "sparse", "klu")
 
 
 @dataclass(frozen=True, eq=False)
@@ -44,7 +46,8 @@ class CircuitSpec(Value):
 
 @dataclass(frozen=True, eq=False)
 class SimulatorSpec(Value):
-    """ngspice settings: backend, tolerances, the transient's maximum step (model time units; None: dt)."""
+    """ngspice settings: backend, tolerances, the transient's maximum step (model time units; None: dt), the
+    integration method and the matrix solver (``klu`` needs an ngspice ≥ 42 built with KLU)."""
 
     backend: str = "shared"
     reltol: float = 1e-4
@@ -52,6 +55,7 @@ class SimulatorSpec(Value):
     vntol: float = 1e-7
     max_step: float | None = None
     method: str = "trap"
+    solver: str = "auto"
 
     def __post_init__(self) -> None:
         self._set("backend", c.choice(self.backend, "backend", BACKENDS.names()))
@@ -59,6 +63,7 @@ class SimulatorSpec(Value):
             self._set(name, c.number(getattr(self, name), name, positive=True))
         self._set("max_step", c.optional_number(self.max_step, "max_step", positive=True))
         self._set("method", c.choice(self.method, "method", TRAN_METHODS))
+        self._set("solver", c.choice(self.solver, "solver", SOLVERS))
 
 
 @dataclass(frozen=True, eq=False)

@@ -56,8 +56,10 @@ class NgspiceWriter:
 
     def format_control(self, circuit: Circuit) -> list[str]:
         lines = []
-        if circuit.options:
-            lines.append(".options " + " ".join(f"{k}={self.format_value(v)}" for k, v in circuit.options.items()))
+        options = {**circuit.options, **({circuit.solver: None} if circuit.solver != "auto" else {})}
+        if options:
+            lines.append(".options " + " ".join(k if v is None else f"{k}={self.format_value(v)}"
+                                                for k, v in options.items()))
         if circuit.saves:
             lines += self.format_saves(circuit.saves)
         lines += [self.format_analysis(a) for a in circuit.analyses]

@@ -32,6 +32,7 @@ from analogvle.netlist.netlist import Netlist, build_netlist
 from analogvle.registry import BACKENDS
 from analogvle.simulate.mapping import map_probes
 from analogvle.simulate.shared import failure_message
+from analogvle.simulate.solver import resolve_solver
 
 PROGRESS_DELAY = 2.0  # s: runs shorter than this show no progress bar
 
@@ -45,6 +46,7 @@ class NgspiceRun:
     version: int | None
     wall_time: float  # s
     warnings: list[str] = field(default_factory=list)
+    solver: str = "sparse"  # the matrix solver that ran ("klu" or "sparse")
 
 
 def simulate(spec: Spec, *, backend: str | None = None, realization: str | None = None,
@@ -69,6 +71,7 @@ def simulate(spec: Spec, *, backend: str | None = None, realization: str | None 
         "realization": realization,
         "options": netlist.tran,
         "ngspice_version": run.version,
+        "solver": run.solver,
         "ngspice_wall_time": run.wall_time,
         "time_scale": netlist.time_scale,
         "circuit_points": len(run.vectors["time"]),
@@ -83,6 +86,7 @@ def run_netlist(netlist: Netlist, backend: str = "shared", *, progress: bool = F
     """Run ``netlist``'s transient with ``backend``; time and every probed node voltage."""
     if backend not in BACKENDS:
         raise SimulationError(f"unknown backend {backend!r}; expected one of {', '.join(BACKENDS.names())}")
+    netlist, solver = resolve_solver(netlist, backend)
     vectors = [f"v({node.lower()})" for node in probe_nodes(netlist.probes)]
     stop = float(netlist.tran.get("stop", 0.0)) or None
     runner = BACKENDS.load(backend)
@@ -94,7 +98,8 @@ def run_netlist(netlist: Netlist, backend: str = "shared", *, progress: bool = F
         wall = time.perf_counter() - start
     _check_complete(data["time"], stop, lines)
     warnings = sorted({" ".join(line.split()) for line in lines if line.lstrip().lower().startswith("warning")})
-    return NgspiceRun(backend=backend, vectors=data, version=version, wall_time=wall, warnings=warnings[:20])
+    return NgspiceRun(backend=backend, vectors=data, version=version, wall_time=wall, warnings=warnings[:20],
+                      solver=solver)
 
 
 def _check_complete(t: np.ndarray, stop: float | None, lines: list[str]) -> None:

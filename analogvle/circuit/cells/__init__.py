@@ -1,12 +1,16 @@
 """Realizations: how each term of the equations becomes circuit elements.
 
 Every realization shares the network elaboration (:mod:`analogvle.circuit.network`:
-summing nodes, synapses, rates, error sums, plasticity); a realization
-supplies the *filter cell* that realizes H(s) = (1 + s·τ_num)/(1 + s·τ_den),
-used by the representation neuron (τ_num = τr, τ_den = τm: input s, state
-u, output ŭ) and by the prospective error neuron (τ_num = τm, τ_den = τr:
-input p, state v, output e). Realizations are registered by name in
-:data:`analogvle.registry.REALIZATIONS`; :func:`get_cells` loads one.
+synapses, rates, error sums, plasticity); a realization supplies the *filter
+cell* that realizes H(s) = (1 + s·τ_num)/(1 + s·τ_den), used by the
+representation neuron (τ_num = τr, τ_den = τm: input s, state u, output ŭ)
+and by the prospective error neuron (τ_num = τm, τ_den = τr: input p, state
+v, output e). A cell takes its input either as a voltage (:class:`VoltageCells`:
+the network sums the synapses' currents on a summing node, 1/g_unit to
+ground) or as the current flowing into its output node (:class:`CurrentCells`:
+the synapses inject straight into ŭ or e, no summing node). Realizations
+are registered by name in :data:`analogvle.registry.REALIZATIONS`;
+:func:`get_cells` loads one.
 """
 
 from __future__ import annotations
@@ -53,10 +57,11 @@ class Builder:
         self.target.add(Comment(text))
 
 
-class FilterCells(Protocol):
-    """A realization's filter cell: out = H(s)·in with H = (1 + s·τ_num)/(1 + s·τ_den)."""
+class VoltageCells(Protocol):
+    """A realization's filter cell on a voltage input: out = H(s)·in with H = (1 + s·τ_num)/(1 + s·τ_den)."""
 
     name: str
+    current_input: bool  # False
 
     def filter_cell(self, b: Builder, *, role: str, tag: str, inp: str, out: str, state: str, tau_num: float,
                     tau_den: float, stiff: bool, owner: str) -> None:
@@ -67,6 +72,22 @@ class FilterCells(Protocol):
         voltage source (else the cell buffers it first).
         """
         ...
+
+
+class CurrentCells(Protocol):
+    """A realization's filter cell on a current input: a current g_unit·in (A) flowing into ``out`` makes
+    out = H(s)·in; every element that feeds the neuron injects into ``out`` (no summing node)."""
+
+    name: str
+    current_input: bool  # True
+
+    def current_cell(self, b: Builder, *, role: str, tag: str, out: str, state: str, tau_num: float,
+                     tau_den: float, owner: str) -> None:
+        """Add the cell; ``state`` = in/(1 + s·τ_den) is a node too. Arguments as for :meth:`VoltageCells.filter_cell`."""
+        ...
+
+
+FilterCells = VoltageCells | CurrentCells
 
 
 def get_cells(realization: str) -> FilterCells:

@@ -25,6 +25,7 @@ from analogvle.circuit.ir import capacitor, resistor, vcvs
 
 class PassiveCells:
     name = "passive"
+    current_input = False
 
     def filter_cell(self, b: Builder, *, role: str, tag: str, inp: str, out: str, state: str,
                     tau_num: float, tau_den: float, stiff: bool, owner: str) -> None:
