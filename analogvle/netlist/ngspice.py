@@ -151,6 +151,9 @@ class NgspiceWriter:
     def format_ac_vsource(self, el: Element) -> str:
         return f"{el.name} {el.nodes[0]} {el.nodes[1]} DC 0 AC {format_number(el.params['mag'])}"
 
+    def format_ac_isource(self, el: Element) -> str:
+        return f"{el.name} {el.nodes[0]} {el.nodes[1]} DC 0 AC {format_number(el.params['mag'])}"
+
     def format_sampled_source(self, el: Element) -> str:
         ports = " ".join(f"{n} 0" for n in el.nodes)
         return f"{el.name} %vd([{ports}]) {self.sampled_model(el).name}"
