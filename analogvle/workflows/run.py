@@ -15,12 +15,14 @@ one is not.
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from analogvle.circuit.passes import format_summary
+from analogvle.compare.attribution import cell_errors
 from analogvle.compare.metrics import Comparison, compare
 from analogvle.errors import NetlistError, SimulationError
 from analogvle.files import staged_folder
@@ -93,6 +95,7 @@ def run(
         result = compare(ref, circ, signals=spec.compare.signals, tolerance=spec.compare.tolerance,
                          coverage=spec.compare.coverage)
         write_report_files(result, stage, reference_path=out / "reference.npz", circuit_path=out / "circuit.npz")
+        hardware = hardware_section(spec, netlist.summary, ref, circ, stage)
         extras = []
         if spec.network.plastic:
             plot_learning([(circ, f"circuit ({realization})"), (ref, "reference (adaptive)")], stage / "learning.png",
@@ -106,7 +109,7 @@ def run(
                            "exact adjoint filter.")))
         sections = "".join(f"\n## {title}\n\n{caption}\n\n![{title}]({image})\n" for title, image, caption in extras)
         report = stage / "report.md"
-        report.write_text(report.read_text(encoding="utf-8") + sections
+        report.write_text(report.read_text(encoding="utf-8") + sections + hardware
                           + circuit_section(spec, realization, netlist.summary), encoding="utf-8")
         timings["compare"] = time.perf_counter() - start
         written = sorted(p.name for p in stage.iterdir())
@@ -116,8 +119,37 @@ def run(
     return RunResult(out=out, comparison=result, files=files, timings=timings)
 
 
+def hardware_section(spec: Spec, summary: dict, ref, circ, stage: Path) -> str:
+    """A transistor realization's mapping and error by cell: into metrics.json ("hardware") and report.md."""
+    hardware = summary.get("hardware")
+    if hardware is None:
+        return ""
+    errors = cell_errors(spec, ref, circ)
+    hardware = {**hardware, "cell_errors": errors, "largest_error_cell": next(iter(errors), None),
+                "ngspice_wall_time_s": circ.meta.get("producer", {}).get("ngspice_wall_time")}
+    path = stage / "metrics.json"
+    metrics = json.loads(path.read_text(encoding="utf-8"))
+    metrics["hardware"] = hardware
+    path.write_text(json.dumps(metrics, indent=2, allow_nan=False, default=float) + "\n", encoding="utf-8")
+    lines = ["", "## Error by cell", "",
+             ("Each stage against its ideal form fed with the circuit's own input (RMS / peak-to-peak of the "
+             "reference signal): the largest names the cell that contributes most of the error."), "",
+             "| stage | local nrmse |", "|---|---|"]
+    lines += [f"| {name} | {value:.3g} |" for name, value in errors.items()]
+    if errors:
+        lines += ["", f"Largest: **{next(iter(errors))}**."]
+    m = hardware["mapping"]
+    lines += ["", (f"Mapping (measured by `analogvle characterize`): VU = {1e3 * m['VU']:.2f} mV per unit, "
+                  f"I0 = {1e9 * m['I0']:.3f} nA, 1 time unit = {1e6 * m['T_unit_s']:.0f} µs; "
+                  f"devices: {hardware['devices']}.")]
+    return "\n".join(lines) + "\n"
+
+
 def _bode(spec: Spec, realization: str, path: Path, say) -> bool:
     """The Bode plot of the first neuron with τr ≠ τm; False (and a line on stderr) if ngspice fails on it."""
+    if REALIZATIONS.has(realization, "transistor"):
+        say("      no Bode plot: the transistor cells' AC responses are in `analogvle characterize`")
+        return False
     try:
         plot_bode(spec, realization, path)
     except SimulationError as exc:  # the Bode plot is supplementary: say so, keep the comparison

@@ -68,7 +68,7 @@ def _tail(sub: Subckt, tag: str, node: str, m: float) -> None:
     w, l = m * WT, LT
     if w < WMIN:
         l, w = LT * WMIN / w, WMIN
-    n = int(math.ceil(l / LMAX - 1e-9))
+    n = math.ceil(l / LMAX - 1e-9)
     nodes = [node] + [f"t{tag}_s{k}" for k in range(1, n)] + ["vss"]
     for k in range(n):
         _fet(sub, f"T{tag}" + (f"_{k}" if n > 1 else ""), nodes[k], "nb", nodes[k + 1], "n", w, l / n)
@@ -147,7 +147,7 @@ def membrane(cells: CellSet, name: str, a: float, c_farad: float, m_load: float,
     sub = Subckt(name, ("y", "z", "vp", "vn", *BUS))
     sub.comment(f"{name}: membrane and prospective potential, a = tau_r/tau_m = {_fmt(a)}")
     sub.comment(f"  C dy/dt = I(y) - G (y-VCM): y = u, tau_m = C/G, C = {_fmt(c_farad)} F (MIM {side:.1f} um)")
-    sub.comment(f"  G (z-VCM) = I(z) + (1-a) G (y-VCM): z = uh = (1-a) u + a s (I(z) = a I0 s); G = I0/VU")
+    sub.comment("  G (z-VCM) = I(z) + (1-a) G (y-VCM): z = uh = (1-a) u + a s (I(z) = a I0 s); G = I0/VU")
     sub.comment("  3 lin_gm (load, leak, u copy) + 1 MIM capacitor")
     sub.add(instance("XL", ("vp", "z", "z", *BUS), load, owner=name, role="z load G"))
     _cap(sub, "C", "y", "vss", c_farad)

