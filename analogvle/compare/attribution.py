@@ -6,7 +6,9 @@ For a forward path, layer by layer:
   ŭ = (1 + sτr)/(1 + sτm)·s of s = W·φ(ŭ_{l−1}) + b computed from the *circuit's*
   ŭ of the layer below (layer 1: the ideal input x), so errors made below do
   not count here;
-- *rate* of layer l: the circuit's r against φ(circuit ŭ) (a tanh neuron's φ cell).
+- *rate* of layer l: the circuit's r against φ(circuit ŭ) (a tanh neuron's φ cell);
+- *error path* of layer l: the circuit's e against (1 + sτm)/(1 + sτr)·φ′(ŭ)·ε with ŭ and
+  ε = β(target − r) (top) or Wᵀe (below) taken from the circuit.
 
 Each local error is RMS/peak-to-peak of the reference signal (the nrmse of
 :mod:`.metrics`); the largest one names the cell that contributes most.
@@ -55,4 +57,21 @@ def cell_errors(spec: Spec, ref: Trajectory, circ: Trajectory) -> dict[str, floa
         if layer.phi != "linear" and r_key in circ.signals:
             out[f"layer{l} rate ({layer.phi})"] = _local(circ[r_key], phi(circ[uh_key]), ref[r_key])
         pre = phi(circ[uh_key])
+    net = spec.network
+    if net.errors != "none" and "target" in ref.signals:
+        e_above = None
+        for l in range(len(net.layers), 0, -1):
+            layer = net.layers[l - 1]
+            e_key, uh_key = f"layer{l}/e", f"layer{l}/uhat"
+            if e_key not in circ.signals or uh_key not in circ.signals:
+                break
+            if l == len(net.layers):
+                eps = net.beta * (ref["target"] - circ[f"layer{l}/r"])
+            else:
+                eps = e_above @ np.asarray(net.layers[l].weights)
+            p = ACTIVATIONS[layer.phi].dphi(circ[uh_key]) * eps
+            tm, tr = np.asarray(layer.tau_m, float), np.asarray(layer.tau_r, float)
+            ideal = lead_lag(t, p, tr, tm) if net.errors == "prospective" else p
+            out[f"layer{l} error path (eps, r' eps, error neuron)"] = _local(circ[e_key], ideal, ref[e_key])
+            e_above = circ[e_key]
     return dict(sorted(out.items(), key=lambda kv: -kv[1]))

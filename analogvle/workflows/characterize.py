@@ -38,7 +38,9 @@ ETA = 0.02  # learning rate the weight capacitor is sized for (LagNet)
 IX0, XM = 10e-9, 4.0  # input cell: I = IX0 (1 ± x/XM), |x| ≤ 3
 VWCM = 0.75  # weight-voltage common mode
 RANGE_UH = 2.05  # |ŭ| used in LagNet (ideal: max 2.04)
-A_NEURON, A_ERROR = 0.1, 10.0  # τr/τm of the characterized neuron, τm/τr of the error cell
+RANGE_EPS = 1.6  # |ε| of LagNet's hidden error neurons with plasticity off (ideal: max 1.55)
+A_NEURON, A_ERROR = 0.1, 10.0
+M_BUMP0 = 0.91  # r′ε cell: first guess of the bump tail per unit of the transconductor's multiplier  # τr/τm of the characterized neuron, τm/τr of the error cell
 
 
 class Results:
@@ -236,6 +238,42 @@ def error_cell(res: Results) -> None:
     mp.update(C_error=c, C_error_tau_r=1 / A_ERROR)
 
 
+def rprime_eps_cell(res: Results) -> None:
+    """p = r′·ε: G(ŭ)·ε with G(ŭ) = Gmax·sech²(ŭ) (κ of the tanh cell); Gmax set to the load G by the bump's tail."""
+    mp = res.data["mapping"]
+    vu, g = mp["VU"], mp["G"]
+    m_gm = mp["m_load"]
+    vref_dphi = VCM + res.data["cells"]["dphi"]["offset_V"]
+    m_bump = M_BUMP0 * m_gm
+    vref_eps = mp["VREF_GN"]
+    for it in range(2):
+        (v,) = res.run(benches.rprime_eps(m_bump, m_gm, vu, vref_dphi, vref_eps), f"rprime_eps_{it}")
+        e = np.real(v["v(ep)"]) - vref_eps
+        uh = np.asarray(benches.UH_GRID)
+        cur = np.stack([np.real(v[f"i(vo{k})"]) for k in range(len(uh))])  # (uh, eps)
+        small = np.abs(e) <= 0.01
+        slopes = np.array([np.polyfit(e[small], c[small], 1) for c in cur])
+        k0 = int(np.argmin(np.abs(uh)))
+        gmax = slopes[k0, 0]
+        if it == 0:  # fit Gmax·sech²(ŭ − o): the bump's current scales with its tail, o moves its reference;
+            # the ε offset is the transconductor's input offset
+            fit = least_squares(lambda p: p[0] * np.cosh(p[2] * (uh - p[1])) ** -2 - slopes[:, 0] / g,
+                                [1.0, 0.0, 1.0]).x
+            m_bump /= fit[0]
+            vref_dphi -= fit[1] * vu
+            vref_eps -= slopes[k0, 1] / slopes[k0, 0]
+    band = np.abs(e) <= RANGE_EPS * vu
+    ideal = g / np.cosh(uh)[:, None] ** 2 * e[None, :]
+    err = float(np.max(np.abs(cur[:, band] - ideal[:, band])) / (g * RANGE_EPS * vu))
+    res.data["cells"]["rprime_eps"] = {
+        "ideal": "I0 sech^2(uh) eps (p = r' eps into a load G)", "m_bump": m_bump, "Gmax_S": gmax,
+        "Gmax_over_G": gmax / g, "G_over_G0_by_uh": dict(zip(map(str, uh), (slopes[:, 0] / gmax).tolist())),
+        "max_err_of_full_scale": err, "range_units": RANGE_EPS}
+    res.target("rprime_eps_max_err_of_full_scale", 100 * err, 5, "%", f"|uh| <= 2, |eps| <= {RANGE_EPS}")
+    res.curves["rprime_eps"] = (e, cur, ideal, band, uh)
+    mp.update(m_bump=m_bump, VREF_DPHI=vref_dphi, VREF_EPS=vref_eps)
+
+
 def multiplier_cells(res: Results) -> None:
     """Forward W(Vw)·x and learning e·x Gilbert cells; the weight capacitor for η and its droop at e = 0."""
     mp = res.data["mapping"]
@@ -289,6 +327,7 @@ def characterize(report: str | Path, *, realization: str = "sky130", progress=No
     res = Results()
     start = time.perf_counter()
     for step, label in ((dc_cells, "DC transfers"), (neuron_cell, "membrane"), (error_cell, "error neuron"),
+                        (rprime_eps_cell, "r' eps"),
                         (multiplier_cells, "multipliers")):
         say(f"characterize: {label}")
         step(res)

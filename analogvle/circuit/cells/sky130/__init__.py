@@ -15,6 +15,10 @@ elaboration plus a filter cell.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+import numpy as np
+
 from analogvle.circuit.build import CircuitBuild
 from analogvle.circuit.cells.sky130.calibration import load_calibration
 from analogvle.circuit.cells.sky130.network import build_network
@@ -24,6 +28,7 @@ from analogvle.circuit.passes import format_summary, get_summary
 from analogvle.circuit.probes import probe_nodes
 from analogvle.errors import NetlistError
 from analogvle.formatting import format_number
+from analogvle.integrate.solve import integrate
 from analogvle.model.spec import Spec
 
 #: largest ngspice step, model time units (the forward LagNet numbers were measured with it)
@@ -42,7 +47,7 @@ class Sky130Cells:
         t = cal.T_unit_s
         circuit = Circuit(title=f"analogvle netlist: {spec.name} (sky130 realization, corner {corner})",
                           libraries=[model_library(corner)], init=dict(INIT))
-        probes, counts, subckts = build_network(spec, cal, circuit)
+        probes, counts, subckts = build_network(spec, cal, circuit, target_samples(spec))
         circuit.subckts = subckts
         circuit.options = {**OPTIONS, "method": "gear"}
         circuit.saves = sorted(probe_nodes(probes))
@@ -54,7 +59,8 @@ class Sky130Cells:
         summary.update(spec=spec.name, realization="sky130",
                        scales={"time_scale": t, "v_scale": cal.VU, "g_unit": cal.G, "c_unit": cal.C_membrane},
                        network=" -> ".join(map(str, (net.inputs,) + net.sizes)), errors=net.errors,
-                       target="none (forward path)", b_minimum=0,
+                       target=("none" if net.errors == "none" else
+                               "ideal teacher, sampled" if spec.teacher is not None else "sampled"), b_minimum=0,
                        non_idealities=["transistor-level: every cell is its sky130 devices (tt, 27 C)"],
                        hardware=hardware)
         circuit.header = [
@@ -64,6 +70,20 @@ class Sky130Cells:
             "run: ngspice -b -r out.raw THIS_FILE.cir (with the .spiceinit beside it)",
         ]
         return CircuitBuild(circuit, probes, summary, t)
+
+
+def target_samples(spec: Spec) -> tuple[np.ndarray, float] | None:
+    """(target samples, dt) for a spec with errors: the ideal teacher's output every dt, or the spec's data."""
+    if spec.network.errors == "none":
+        return None
+    if spec.target is not None:
+        return spec.target.data, spec.time.dt
+    teacher = replace(spec.teacher, errors="none")
+    ideal = replace(spec, network=teacher, teacher=None, target=None,
+                    time=replace(spec.time, save_dt=spec.time.dt, learn_after=0.0),
+                    compare=replace(spec.compare, signals=["layer*/r"]))
+    traj = integrate(ideal, "adaptive")
+    return traj[f"layer{len(teacher.layers)}/r"], spec.time.dt
 
 
 def mapping_lines(cal) -> list[str]:

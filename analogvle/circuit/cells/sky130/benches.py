@@ -122,3 +122,21 @@ def multipliers(gil_m: float, learn_m: float, ix0: float, xm: float, vwcm: float
         c.add(vsource(f"VOL{k}", f"ol{k}", "0", Dc(vwcm), owner="bench", role="current probe"))
     c.analyses = [DcSweep("VY", vwcm - 0.1, vwcm + 0.1, 0.1 / 30), DcSweep("VE", VCM - 0.15, VCM + 0.15, 0.005)]
     return _finish(c, cells)
+
+
+UH_GRID = (-2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0)
+
+
+def rprime_eps(m_bump: float, m_gm: float, vu: float, vref_dphi: float, vref_eps: float) -> Circuit:
+    """The r′·ε cell at every UH_GRID potential (ŭ against ``vref_dphi``), ε swept (VE, VCM ± 160 mV)."""
+    c, cells = _bench("r' eps cell")
+    cell = lib.dphi_eps(cells, "dphi_eps", m_bump, m_gm)
+    c.add(vsource("VE", "ep", "0", Dc(VCM), owner="bench", role="eps (swept)"))
+    c.add(vsource("VEN", "en", "0", Dc(vref_eps), owner="bench", role="eps reference"))
+    c.add(vsource("VRD", "rd", "0", Dc(vref_dphi), owner="bench", role="uh reference"))
+    for k, u in enumerate(UH_GRID):
+        c.add(vsource(f"VU{k}", f"u{k}", "0", Dc(VCM + u * vu), owner="bench", role=f"uh = {u:g}"))
+        c.add(instance(f"X{k}", (f"u{k}", "rd", "ep", "en", f"o{k}", *BUS), cell, owner="bench", role=f"uh = {u:g}"))
+        c.add(vsource(f"VO{k}", f"o{k}", "0", Dc(VCM), owner="bench", role="current probe"))
+    c.analyses = [DcSweep("VE", VCM - 0.16, VCM + 0.16, 0.004)]
+    return _finish(c, cells)

@@ -196,6 +196,44 @@ def bump_dphi(cells: CellSet, name: str, m: float, k: int = 4, wpb: float = 8.0,
     return cells.add(sub)
 
 
+def dphi_eps(cells: CellSet, name: str, m_bump: float, m_gm: float, k: int = 4, wpb: float = 8.0,
+             lpb: float = 1.0) -> str:
+    """r′·ε: a φ′ bump whose output current is the tail of a linear transconductor on ε.
+
+    I(out) = G(ŭ)·(V(ep) − V(en)), G(ŭ) = Gmax·sech²(κ(V(uhp) − V(uhn))/2UT): the bump's
+    correlator current (≈ m_bump·IREF at ŭ = 0) is mirrored (nfet, 1 : ½ : ½) into the two
+    tails of a degenerated doublet whose widths are those of a lin_gm of multiplier m_gm;
+    in weak inversion its conductance is proportional to the tail current.
+    """
+    if cells.has(name):
+        return name
+    ws = round(max(GM_W * m_gm, WMIN), 3)
+    wa = round(A_DOUBLET * ws, 3)
+    sub = Subckt(name, ("uhp", "uhn", "ep", "en", "out", *BUS))
+    sub.comment(f"{name}: p = r' eps, I(out) = Gmax sech^2(kappa (V(uhp)-V(uhn))/2UT) (V(ep)-V(en)), into out")
+    sub.comment(f"  bump (tail {_fmt(m_bump)}*IREF, correlator of the pair's halves) -> nfet mirror 1:1/2:1/2 -> tails of a")
+    sub.comment(f"  degenerated doublet (lin_gm widths of m = {_fmt(m_gm)}): G proportional to the tail current; "
+                f"{5 + 2 * k + 3 + 12} transistors")
+    _fet(sub, "M1", "x1", "uhp", "t", "n", WN, LN)
+    _fet(sub, "M2", "x2", "uhn", "t", "n", WN, LN)
+    _fet(sub, "P1", "x1", "x1", "vdd", "p", wpb, lpb)
+    _fet(sub, "P2", "x2", "x2", "vdd", "p", wpb, lpb)
+    for j in range(k):
+        _fet(sub, f"P3_{j}", "c", "x1", "vdd", "p", wpb, lpb)
+        _fet(sub, f"P4_{j}", "bo", "x2", "c", "p", wpb, lpb)
+    _tail(sub, "", "t", m_bump)
+    _fet(sub, "BD", "bo", "bo", "vss", "n", 2 * WT, LT)
+    _fet(sub, "BA", "ta", "bo", "vss", "n", WT, LT)
+    _fet(sub, "BB", "tb", "bo", "vss", "n", WT, LT)
+    for tag, (w1, w2), tail in (("A", (wa, ws), "ta"), ("B", (ws, wa), "tb")):
+        _fet(sub, f"{tag}1", "x", "ep", f"s{tag}1", "n", w1, GM_L)
+        _fet(sub, f"{tag}1D", f"s{tag}1", f"s{tag}1", tail, "n", w1, GM_L)
+        _fet(sub, f"{tag}2", "out", "en", f"s{tag}2", "n", w2, GM_L)
+        _fet(sub, f"{tag}2D", f"s{tag}2", f"s{tag}2", tail, "n", w2, GM_L)
+    _mirror(sub, "Q", "x", "out", ws, GM_L)
+    return cells.add(sub)
+
+
 def gilbert(cells: CellSet, name: str, m: float, *, shift: bool = False) -> str:
     """Gilbert multiplier: I(out) = m·IREF·tanh(κl(V(yp) − V(yn))/2UT)·tanh(κ(V(xp) − V(xn))/2UT)."""
     if cells.has(name):

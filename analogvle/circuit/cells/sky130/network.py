@@ -26,7 +26,7 @@ import numpy as np
 
 from analogvle.circuit.cells.sky130 import library as lib
 from analogvle.circuit.cells.sky130.calibration import Calibration
-from analogvle.circuit.ir import Circuit, Dc, Sin, instance, isource, resistor, vsource
+from analogvle.circuit.ir import Circuit, Dc, Samples, Sin, instance, isource, resistor, sampled_source, vsource
 from analogvle.circuit.probes import Probe
 from analogvle.errors import NetlistError
 from analogvle.formatting import format_number
@@ -45,8 +45,15 @@ def check_spec(spec: Spec) -> None:
     if spec.input.kind != "sines":
         problems.append(f"input kind {spec.input.kind!r} (sines only: the input is a pair of SIN current sources)")
     if net.errors != "none":
-        problems.append(f"errors = {net.errors!r} (the sky130 cells realize the forward path; set errors = \"none\")")
+        if spec.teacher is None and spec.target is None:
+            problems.append("errors need a [teacher] or [target]")
+        if net.layers[-1].phi != "linear":
+            problems.append("errors with a nonlinear output layer (the top error needs r = uh: phi = linear)")
     for l, layer in enumerate(net.layers, 1):
+        if layer.plastic:
+            problems.append(f"layer {l}: plastic = true (plasticity is not assembled on transistors yet)")
+        if net.errors != "none" and layer.gamma != 0.0:
+            problems.append(f"layer {l}: gamma = {layer.gamma:g} (nudging is not realized: set gamma = 0)")
         if layer.phi not in ("tanh", "linear"):
             problems.append(f"layer {l}: phi = {layer.phi!r} (tanh or linear)")
         a = np.asarray(layer.tau_r) / np.asarray(layer.tau_m)
@@ -192,7 +199,75 @@ class Elaboration:
         return uhat
 
 
-def build_network(spec: Spec, cal: Calibration, circuit: Circuit) -> tuple[dict[str, Probe], dict[str, int], list]:
+    def error_neuron(self, net: NetworkSpec, l: int, i: int, eps_sources: list, owner: str) -> str:
+        """The error neuron of layer ``l`` neuron ``i``: ε from ``eps_sources`` → p = r′ε → e; returns the e node."""
+        cal, layer = self.cal, net.layers[l - 1]
+        tm, tr = float(layer.tau_m[i]), float(layer.tau_r[i])
+        a = tm / tr
+        filtered = net.errors == "prospective" and a != 1.0
+        e = f"e_l{l}_n{i}"
+        p = f"p_l{l}_n{i}" if filtered else e
+        load = lib.lin_gm(self.cells, "load_gm", cal.m_load)
+        self.c.comment(f"-- {owner}: error, tau_m/tau_r = {format_number(a)}")
+        if filtered:
+            c_err = cal.C_error * tr / cal.C_error_tau_r
+            cell = lib.error_cell(self.cells, f"error_a{_tag(a)}_tr{_tag(tr)}", a, c_err, cal.m_load)
+            self.add_instance(f"XE_l{l}_n{i}", (p, e, "gp", *BUS), cell, owner, "error neuron e = (1+s tm)/(1+s tr) p")
+        else:
+            self.add_instance(f"XLE_l{l}_n{i}", ("gp", e, e, *BUS), load, owner, "p = e node load G")
+        if layer.phi == "linear":
+            q = p  # r' = 1: the ε currents go straight into p
+        else:
+            q = f"q_l{l}_n{i}"
+            self.add_instance(f"XLQ_l{l}_n{i}", ("gp", q, q, *BUS), load, owner, "eps node load G")
+            cell = lib.dphi_eps(self.cells, "rprime_eps", cal.m_bump, cal.m_load)
+            self.add_instance(f"XP_l{l}_n{i}", (f"uhat_l{l}_n{i}", "rd", q, "ge", p, *BUS), cell, owner,
+                              "p = phi'(uh) eps (bump-tailed transconductor)")
+        for name, (inp, inn), g in eps_sources:
+            m = cal.gm_multiplier(g)
+            self.add_instance(name, (inp, inn, q, *BUS), lib.lin_gm(self.cells, f"syngm_m{_tag(m)}", m), owner,
+                              f"eps term, G = {g:.4g} S")
+        return e
+
+    def errors(self, net: NetworkSpec, target: list[str]) -> None:
+        """Every error neuron, top down: ε = β(target − r) on top, Wᵀe below (lin_gm from the e voltages)."""
+        cal, L = self.cal, len(net.layers)
+        e_nodes: list[str] = []
+        for l in range(L, 0, -1):
+            layer = net.layers[l - 1]
+            self.c.comment("")
+            self.c.comment(f"==== layer {l}: error neurons ({net.errors})")
+            made = []
+            for i in range(layer.size):
+                owner = f"layer {l} neuron {i}"
+                if l == L:
+                    sources = [(f"XT_l{l}_n{i}", (target[i], f"uhat_l{l}_n{i}"), net.beta * cal.G)] if net.beta else []
+                else:
+                    sources = []
+                    for k, ek in enumerate(e_nodes):
+                        w = float(net.layers[l].weights[k, i])
+                        if w != 0.0:
+                            sources.append((f"XWT_l{l}_n{i}_k{k}", (ek, "gn") if w > 0 else ("gp", ek), abs(w) * cal.G))
+                made.append(self.error_neuron(net, l, i, sources, owner))
+            n = (layer.size,)
+            self.probes[f"layer{l}/e"] = Probe(tuple(made), n, cal.VU, cal.VCM)
+            e_nodes = made
+
+
+def target_nodes(spec: Spec, cal: Calibration, circuit: Circuit, samples) -> list[str]:
+    """The target as an ideal sampled voltage VCM + VU·target (the ideal teacher's output, or the spec's data)."""
+    nodes = [f"target_n{i}" for i in range(spec.network.sizes[-1])]
+    data, dt = samples
+    circuit.comment("")
+    circuit.comment("==== target(t): an ideal sampled voltage VCM + VU*target "
+                    + ("(the ideal teacher's output)" if spec.teacher is not None else "(the spec's target data)"))
+    circuit.add(sampled_source("Atarget", tuple(nodes), Samples(np.asarray(data) + cal.VCM / cal.VU, dt, cal.VU,
+                                                                 cal.T_unit_s, f"{spec.name}_target.txt"),
+                               owner="target", role="sampled target"))
+    return nodes
+
+
+def build_network(spec: Spec, cal: Calibration, circuit: Circuit, target=None) -> tuple[dict[str, Probe], dict[str, int], list]:
     """Add ``spec``'s forward path to ``circuit``; (probes, cell instance counts, subcircuits)."""
     check_spec(spec)
     e = Elaboration(spec, cal, circuit)
@@ -204,6 +279,12 @@ def build_network(spec: Spec, cal: Calibration, circuit: Circuit) -> tuple[dict[
     for l, layer in enumerate(spec.network.layers, 1):
         uhat = e.layer(spec.network, l, pre, pre_linear)
         pre, pre_linear = uhat, layer.phi == "linear"
+    if spec.network.errors != "none":
+        circuit.add(vsource("VRD", "rd", "0", Dc(cal.VREF_DPHI), owner="references", role="phi' reference (trim)"))
+        circuit.add(vsource("VGE", "ge", "0", Dc(cal.VREF_EPS), owner="references", role="r' eps reference (trim)"))
+        nodes = target_nodes(spec, cal, circuit, target)
+        e.probes["target"] = Probe(tuple(nodes), (len(nodes),), cal.VU, cal.VCM)
+        e.errors(spec.network, nodes)
     return e.probes, e.counts, list(e.cells.subckts.values())
 
 
