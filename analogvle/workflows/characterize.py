@@ -257,7 +257,7 @@ def rprime_eps_cell(res: Results) -> None:
         gmax = slopes[k0, 0]
         if it == 0:  # fit Gmax·sech²(ŭ − o): the bump's current scales with its tail, o moves its reference;
             # the ε offset is the transconductor's input offset
-            fit = least_squares(lambda p: p[0] * np.cosh(p[2] * (uh - p[1])) ** -2 - slopes[:, 0] / g,
+            fit = least_squares(lambda p, uh=uh, gs=slopes[:, 0] / g: p[0] * np.cosh(p[2] * (uh - p[1])) ** -2 - gs,
                                 [1.0, 0.0, 1.0]).x
             m_bump /= fit[0]
             vref_dphi -= fit[1] * vu
