@@ -74,6 +74,19 @@ def plot_cells(curves: dict, folder: str | Path) -> list[Path]:
         mag.legend(fontsize=8)
         fig.suptitle("error cell (tau_m/tau_r = 10); green: 0.1/tau_m..10/tau_m")
         written.append(save_figure(fig, folder / "cell_error.png"))
+    if "rprime_eps" in curves:
+        e, cur, ideal, band, uh = curves["rprime_eps"]
+        fig = Figure(figsize=(6, 3.8), layout="constrained")
+        ax = fig.subplots()
+        for k, u in enumerate(uh):
+            ax.plot(1e3 * e, 1e9 * cur[k], label=f"uh = {u:g}")
+            ax.plot(1e3 * e, 1e9 * ideal[k], "k:", lw=0.8)
+        ax.axvspan(1e3 * e[band].min(), 1e3 * e[band].max(), color="g", alpha=0.06)
+        ax.set_xlabel("V(eps) - reference [mV]")
+        ax.set_ylabel("I(p) [nA]")
+        ax.set_title("r' eps cell: G sech^2(uh) eps (dotted: ideal)")
+        ax.legend(fontsize=7)
+        written.append(save_figure(fig, folder / "cell_rprime_eps.png"))
     keys = [k for k in ("multiplier_forward", "multiplier_learning") if k in curves]
     if keys:
         fig = Figure(figsize=(10, 3.8), layout="constrained")

@@ -21,7 +21,7 @@ import numpy as np
 
 from analogvle.circuit.build import CircuitBuild
 from analogvle.circuit.cells.sky130.calibration import load_calibration
-from analogvle.circuit.cells.sky130.network import build_network
+from analogvle.circuit.cells.sky130.network import build_network, check_spec
 from analogvle.circuit.cells.sky130.pdk import INIT, OPTIONS, PDK_VERSION, model_library
 from analogvle.circuit.ir import Circuit, Tran
 from analogvle.circuit.passes import format_summary, get_summary
@@ -47,6 +47,7 @@ class Sky130Cells:
         t = cal.T_unit_s
         circuit = Circuit(title=f"analogvle netlist: {spec.name} (sky130 realization, corner {corner})",
                           libraries=[model_library(corner)], init=dict(INIT))
+        check_spec(spec)
         probes, counts, subckts = build_network(spec, cal, circuit, target_samples(spec))
         circuit.subckts = subckts
         circuit.options = {**OPTIONS, "method": "gear"}
