@@ -64,7 +64,9 @@ class NgspiceWriter:
         return lines
 
     def format_saves(self, nodes: list[str], per_line: int = 8) -> list[str]:
-        return [".save " + " ".join(f"v({n})" for n in nodes[i : i + per_line]) for i in range(0, len(nodes), per_line)]
+        """``.save`` lines: a node name is saved as ``v(node)``, an entry like ``i(vdd)`` as it is."""
+        names = [n if n.endswith(")") else f"v({n})" for n in nodes]
+        return [".save " + " ".join(names[i : i + per_line]) for i in range(0, len(names), per_line)]
 
     def format_analysis(self, analysis) -> str:
         f = format_number

@@ -24,7 +24,7 @@ from typing import Self
 import numpy as np
 from tqdm import tqdm
 
-from analogvle.circuit.probes import probe_nodes
+from analogvle.circuit.probes import probe_vectors
 from analogvle.errors import SimulationError
 from analogvle.model.spec import Spec
 from analogvle.model.trajectory import Trajectory, producer_meta
@@ -83,7 +83,7 @@ def run_netlist(netlist: Netlist, backend: str = "shared", *, progress: bool = F
     """Run ``netlist``'s transient with ``backend``; time and every probed node voltage."""
     if backend not in BACKENDS:
         raise SimulationError(f"unknown backend {backend!r}; expected one of {', '.join(BACKENDS.names())}")
-    vectors = [f"v({node.lower()})" for node in probe_nodes(netlist.probes)]
+    vectors = probe_vectors(netlist.probes)
     stop = float(netlist.tran.get("stop", 0.0)) or None
     runner = BACKENDS.load(backend)
     with Progress(progress, f"ngspice {netlist.name}") as bar, tempfile.TemporaryDirectory(prefix="analogvle-") as tmp:

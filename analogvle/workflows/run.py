@@ -21,6 +21,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from analogvle.circuit.passes import format_summary
 from analogvle.compare.attribution import cell_errors
 from analogvle.compare.metrics import Comparison, compare
@@ -125,7 +127,8 @@ def hardware_section(spec: Spec, summary: dict, ref, circ, stage: Path) -> str:
     if hardware is None:
         return ""
     errors = cell_errors(spec, ref, circ)
-    hardware = {**hardware, "cell_errors": errors, "largest_error_cell": next(iter(errors), None),
+    hardware = {**hardware, **supply_power(hardware, circ), "cell_errors": errors,
+                "largest_error_cell": next(iter(errors), None),
                 "ngspice_wall_time_s": circ.meta.get("producer", {}).get("ngspice_wall_time")}
     path = stage / "metrics.json"
     metrics = json.loads(path.read_text(encoding="utf-8"))
@@ -138,11 +141,37 @@ def hardware_section(spec: Spec, summary: dict, ref, circ, stage: Path) -> str:
     lines += [f"| {name} | {value:.3g} |" for name, value in errors.items()]
     if errors:
         lines += ["", f"Largest: **{next(iter(errors))}**."]
+    if "power_W" in hardware:
+        lines += ["", f"Mean supply power {1e6 * hardware['power_W']:.3g} µW at {hardware['vdd_V']:g} V (measured: "
+                      f"the transient's VDD current); per neuron {1e9 * hardware['power_per_neuron_W']:.3g} nW, per "
+                      f"synapse {1e9 * hardware['power_per_synapse_W']:.3g} nW (split by the cells' design bias "
+                      f"currents); energy per synapse per model time unit "
+                      f"{1e12 * hardware['energy_per_synapse_per_time_unit_J']:.3g} pJ. Area "
+                      f"{1e-6 * hardware['area_total_um2']:.3g} mm² ({hardware['area_per_neuron_um2']:.0f} µm² per "
+                      f"neuron, {hardware['area_per_synapse_um2']:.0f} µm² per synapse); {hardware['area_assumption']}."]
     m = hardware["mapping"]
     lines += ["", (f"Mapping (measured by `analogvle characterize`): VU = {1e3 * m['VU']:.2f} mV per unit, "
                   f"I0 = {1e9 * m['I0']:.3f} nA, 1 time unit = {1e6 * m['T_unit_s']:.0f} µs; "
                   f"devices: {hardware['devices']}.")]
     return "\n".join(lines) + "\n"
+
+
+def supply_power(hardware: dict, circ) -> dict:
+    """Mean supply power from the transient's VDD current, split by the cells' design bias currents."""
+    if "hardware/supply_uA" not in circ.signals:
+        return {}
+    vdd = 1.8
+    power = vdd * 1e-6 * float(np.mean(circ["hardware/supply_uA"]))
+    design = hardware["design_current_A"]
+    chip = sum(v for k, v in design.items() if k != "probes")
+    total = sum(design.values())
+    share = {k: power * v / total for k, v in design.items()}
+    per_synapse = share["synapses"] / max(hardware["synapses"], 1)
+    return {"vdd_V": vdd, "power_W": power, "power_chip_W": power * chip / total, "power_by_part_W": share,
+            "power_per_neuron_W": share["neurons"] / max(hardware["neurons"], 1), "power_per_synapse_W": per_synapse,
+            "energy_per_synapse_per_time_unit_J": per_synapse * hardware["mapping"]["T_unit_s"],
+            "power_note": "measured mean VDD current x 1.8 V (r-probes included in power_W, excluded from "
+                          "power_chip_W); split between parts by their design bias currents"}
 
 
 def _bode(spec: Spec, realization: str, path: Path, say) -> bool:

@@ -21,6 +21,7 @@ import numpy as np
 
 from analogvle.circuit.build import CircuitBuild
 from analogvle.circuit.cells.sky130.calibration import load_calibration
+from analogvle.circuit.cells.sky130.hardware import account
 from analogvle.circuit.cells.sky130.network import build_network, check_spec
 from analogvle.circuit.cells.sky130.pdk import INIT, OPTIONS, PDK_VERSION, model_library
 from analogvle.circuit.ir import Circuit, Tran
@@ -48,13 +49,14 @@ class Sky130Cells:
         circuit = Circuit(title=f"analogvle netlist: {spec.name} (sky130 realization, corner {corner})",
                           libraries=[model_library(corner)], init=dict(INIT))
         check_spec(spec)
-        probes, counts, subckts = build_network(spec, cal, circuit, target_samples(spec))
-        circuit.subckts = subckts
+        probes, counts, cells = build_network(spec, cal, circuit, target_samples(spec))
+        circuit.subckts = list(cells.subckts.values())
         circuit.options = {**OPTIONS, "method": "gear"}
-        circuit.saves = sorted(probe_nodes(probes))
+        circuit.saves = sorted(probe_nodes(probes)) + ["i(vdd)"]
         circuit.analyses = [Tran(step=spec.time.save_dt * t, stop=spec.time.duration * t,
                                  max_step=MAX_STEP * t, uic=False)]
         hardware = hardware_summary(cal, counts, circuit)
+        hardware.update(account(circuit, cells.supply, *neurons_and_synapses(spec)))
         summary = get_summary(circuit)
         net = spec.network
         summary.update(spec=spec.name, realization="sky130",
@@ -85,6 +87,14 @@ def target_samples(spec: Spec) -> tuple[np.ndarray, float] | None:
                     compare=replace(spec.compare, signals=["layer*/r"]))
     traj = integrate(ideal, "adaptive")
     return traj[f"layer{len(teacher.layers)}/r"], spec.time.dt
+
+
+def neurons_and_synapses(spec: Spec) -> tuple[int, int]:
+    """Neurons, and synapses (nonzero forward weights, plus the error path's ε terms when errors are on)."""
+    net = spec.network
+    forward = sum(int(np.count_nonzero(layer.weights)) for layer in net.layers)
+    errors = 0 if net.errors == "none" else forward - int(np.count_nonzero(net.layers[0].weights)) + net.sizes[-1]
+    return sum(net.sizes), forward + errors
 
 
 def mapping_lines(cal) -> list[str]:

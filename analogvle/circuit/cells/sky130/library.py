@@ -42,12 +42,15 @@ class CellSet:
 
     def __init__(self) -> None:
         self.subckts: dict[str, Subckt] = {}
+        self.supply: dict[str, float] = {}  # design supply current of each cell (A)
 
     def has(self, name: str) -> bool:
         return name in self.subckts
 
-    def add(self, sub: Subckt) -> str:
+    def add(self, sub: Subckt, supply: float = 0.0) -> str:
+        """Add ``sub`` (once) with its design supply current: tails plus the copies its mirrors draw."""
         self.subckts.setdefault(sub.name, sub)
+        self.supply.setdefault(sub.name, supply)
         return sub.name
 
 
@@ -93,7 +96,7 @@ def bias_ref(cells: CellSet, name: str = "bias_ref", iref: float = IREF) -> str:
     _fet(sub, "D", "nb", "nb", "vss", "n", WT, LT)
     sub.add(vsource("VNC", "nc", "vss", Dc(VNCAS), owner=name, role="nfet cascode reference (ideal)"))
     sub.add(vsource("VPC", "pc", "vss", Dc(VPCAS), owner=name, role="pfet cascode reference (ideal)"))
-    return cells.add(sub)
+    return cells.add(sub, iref)
 
 
 def tanh_syn(cells: CellSet, name: str, m: float) -> str:
@@ -108,7 +111,7 @@ def tanh_syn(cells: CellSet, name: str, m: float) -> str:
     _fet(sub, "M2", "out", "inn", "t", "n", WN, LN)
     _mirror(sub, "P", "x", "out", WP, LP)
     _tail(sub, "", "t", m)
-    return cells.add(sub)
+    return cells.add(sub, m * IREF)
 
 
 def lin_gm(cells: CellSet, name: str, m: float, *, wscale: float | None = None) -> str:
@@ -132,7 +135,7 @@ def lin_gm(cells: CellSet, name: str, m: float, *, wscale: float | None = None) 
     _mirror(sub, "P", "x", "out", wp, GM_L)
     _tail(sub, "A", "ta", m / 2)
     _tail(sub, "B", "tb", m / 2)
-    return cells.add(sub)
+    return cells.add(sub, m * IREF)
 
 
 def membrane(cells: CellSet, name: str, a: float, c_farad: float, m_load: float, m_u: float) -> str:
@@ -153,7 +156,7 @@ def membrane(cells: CellSet, name: str, a: float, c_farad: float, m_load: float,
     _cap(sub, "C", "y", "vss", c_farad)
     sub.add(instance("XLY", ("vp", "y", "y", *BUS), load, owner=name, role="membrane leak G"))
     sub.add(instance("XU", ("y", "vn", "z", *BUS), ucopy, owner=name, role="(1-a) G u copy into z"))
-    return cells.add(sub)
+    return cells.add(sub, 2 * cells.supply[load] + cells.supply[ucopy])
 
 
 def error_cell(cells: CellSet, name: str, a: float, c_farad: float, m_load: float, kf: float = 1 / 3,
@@ -173,7 +176,7 @@ def error_cell(cells: CellSet, name: str, a: float, c_farad: float, m_load: floa
     sub.add(instance("XGV", ("p", "v", "v", *BUS), load, owner=name, role="v follower G (tau_r)"))
     sub.add(instance("XF", ("p", "e", "e", *BUS), follow, owner=name, role="e follower kf G"))
     sub.add(instance("XGA", ("p", "v", "e", *BUS), lead, owner=name, role="lead (a-1) kf G (p-v)"))
-    return cells.add(sub)
+    return cells.add(sub, 2 * cells.supply[load] + cells.supply[follow] + cells.supply[lead])
 
 
 def bump_dphi(cells: CellSet, name: str, m: float, k: int = 4, wpb: float = 8.0, lpb: float = 1.0) -> str:
@@ -193,7 +196,7 @@ def bump_dphi(cells: CellSet, name: str, m: float, k: int = 4, wpb: float = 8.0,
         _fet(sub, f"P3_{j}", "c", "x1", "vdd", "p", wpb, lpb)
         _fet(sub, f"P4_{j}", "out", "x2", "c", "p", wpb, lpb)
     _tail(sub, "", "t", m)
-    return cells.add(sub)
+    return cells.add(sub, (1 + k / 4) * m * IREF)
 
 
 def dphi_eps(cells: CellSet, name: str, m_bump: float, m_gm: float, k: int = 4, wpb: float = 8.0,
@@ -231,7 +234,7 @@ def dphi_eps(cells: CellSet, name: str, m_bump: float, m_gm: float, k: int = 4, 
         _fet(sub, f"{tag}2", "out", "en", f"s{tag}2", "n", w2, GM_L)
         _fet(sub, f"{tag}2D", f"s{tag}2", f"s{tag}2", tail, "n", w2, GM_L)
     _mirror(sub, "Q", "x", "out", ws, GM_L)
-    return cells.add(sub)
+    return cells.add(sub, 2 * m_bump * IREF)  # the bump's tail, then its correlator current (at ŭ = 0) again
 
 
 def gilbert(cells: CellSet, name: str, m: float, *, shift: bool = False) -> str:
@@ -260,17 +263,17 @@ def gilbert(cells: CellSet, name: str, m: float, *, shift: bool = False) -> str:
     _mirror(sub, "Q", "q", "qm", WPG, LPG)
     _mirror(sub, "N", "qm", "out", WPG, LNG, kind="n", cas="nc")
     _tail(sub, "", "t", m)
-    return cells.add(sub)
+    return cells.add(sub, 2 * m * IREF + (2 * IREF if shift else 0.0))  # tail + the output copies
 
 
-def x_in(cells: CellSet, name: str = "x_in") -> str:
+def x_in(cells: CellSet, name: str = "x_in", ix0: float = 0.0) -> str:
     """Input predistortion: currents IX0(1 ± x/XM) into two diode nfets give VU·atanh(x/XM) (a Gilbert quad: x/XM)."""
     sub = Subckt(name, ("ip", "in", "vss"))
     sub.comment(f"{name}: V(ip)-V(in) = VU atanh(x/XM) from the input currents IX0 (1 +- x/XM); 3 transistors")
     _fet(sub, "D1", "ip", "ip", "sx", "n", WN, LN)
     _fet(sub, "D2", "in", "in", "sx", "n", WN, LN)
     _fet(sub, "S", "sx", "sx", "vss", "n", 2 * WN, LN)
-    return cells.add(sub)
+    return cells.add(sub, 2 * ix0)  # the input currents it sinks (drawn from VDD by the input sources)
 
 
 def weight_cap(cells: CellSet, name: str, c_farad: float) -> str:

@@ -93,7 +93,7 @@ class Elaboration:
     def inputs(self) -> list[tuple[str, str]]:
         """x(t) as current pairs IX0(1 ± x/XM) into ``x_in``; returns each channel's (ip, in) nodes."""
         inp, cal = self.spec.input, self.cal
-        xin = lib.x_in(self.cells)
+        xin = lib.x_in(self.cells, ix0=cal.IX0)
         peak = [float(np.sum(np.abs(a))) for a in inp.amplitudes]
         if max(peak) > 0.8 * cal.XM:
             raise NetlistError(f"input amplitude {max(peak):g} exceeds the sky130 input cell's range "
@@ -267,7 +267,8 @@ def target_nodes(spec: Spec, cal: Calibration, circuit: Circuit, samples) -> lis
     return nodes
 
 
-def build_network(spec: Spec, cal: Calibration, circuit: Circuit, target=None) -> tuple[dict[str, Probe], dict[str, int], list]:
+def build_network(spec: Spec, cal: Calibration, circuit: Circuit,
+                  target=None) -> tuple[dict[str, Probe], dict[str, int], lib.CellSet]:
     """Add ``spec``'s forward path to ``circuit``; (probes, cell instance counts, subcircuits)."""
     check_spec(spec)
     e = Elaboration(spec, cal, circuit)
@@ -285,7 +286,9 @@ def build_network(spec: Spec, cal: Calibration, circuit: Circuit, target=None) -
         nodes = target_nodes(spec, cal, circuit, target)
         e.probes["target"] = Probe(tuple(nodes), (len(nodes),), cal.VU, cal.VCM)
         e.errors(spec.network, nodes)
-    return e.probes, e.counts, list(e.cells.subckts.values())
+    # the supply current (ngspice's i(vdd) < 0 while VDD delivers current), in µA
+    e.probes["hardware/supply_uA"] = Probe(("vdd",), (1,), -1e-6, 0.0, "i")
+    return e.probes, e.counts, e.cells
 
 
 def _tag(x: float) -> str:
