@@ -142,13 +142,13 @@ def hardware_section(spec: Spec, summary: dict, ref, circ, stage: Path) -> str:
     if errors:
         lines += ["", f"Largest: **{next(iter(errors))}**."]
     if "power_W" in hardware:
-        lines += ["", f"Mean supply power {1e6 * hardware['power_W']:.3g} µW at {hardware['vdd_V']:g} V (measured: "
+        lines += ["", (f"Mean supply power {1e6 * hardware['power_W']:.3g} µW at {hardware['vdd_V']:g} V (measured: "
                       f"the transient's VDD current); per neuron {1e9 * hardware['power_per_neuron_W']:.3g} nW, per "
                       f"synapse {1e9 * hardware['power_per_synapse_W']:.3g} nW (split by the cells' design bias "
                       f"currents); energy per synapse per model time unit "
                       f"{1e12 * hardware['energy_per_synapse_per_time_unit_J']:.3g} pJ. Area "
                       f"{1e-6 * hardware['area_total_um2']:.3g} mm² ({hardware['area_per_neuron_um2']:.0f} µm² per "
-                      f"neuron, {hardware['area_per_synapse_um2']:.0f} µm² per synapse); {hardware['area_assumption']}."]
+                      f"neuron, {hardware['area_per_synapse_um2']:.0f} µm² per synapse); {hardware['area_assumption']}.")]
     m = hardware["mapping"]
     lines += ["", (f"Mapping (measured by `analogvle characterize`): VU = {1e3 * m['VU']:.2f} mV per unit, "
                   f"I0 = {1e9 * m['I0']:.3f} nA, 1 time unit = {1e6 * m['T_unit_s']:.0f} µs; "
