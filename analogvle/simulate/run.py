@@ -28,10 +28,11 @@ from analogvle.circuit.probes import probe_vectors
 from analogvle.errors import SimulationError
 from analogvle.model.spec import Spec
 from analogvle.model.trajectory import Trajectory, producer_meta
-from analogvle.netlist.netlist import Netlist, build_netlist
+from analogvle.netlist.netlist import Netlist
 from analogvle.registry import BACKENDS
 from analogvle.simulate.mapping import map_probes
 from analogvle.simulate.shared import failure_message
+from analogvle.simulate.trim import prepare_netlist
 
 PROGRESS_DELAY = 2.0  # s: runs shorter than this show no progress bar
 
@@ -60,7 +61,7 @@ def simulate(spec: Spec, *, backend: str | None = None, realization: str | None 
     backend = backend or spec.simulator.backend
     realization = realization or spec.circuit.realization
     if netlist is None:
-        netlist = build_netlist(spec, realization)
+        netlist = trimmed_netlist(spec, realization, backend)
     run = run_netlist(netlist, backend, progress=progress)
     t, signals = map_probes(netlist.probes, netlist.time_scale, run.vectors, spec.time.save_times)
     producer = {
@@ -77,6 +78,11 @@ def simulate(spec: Spec, *, backend: str | None = None, realization: str | None 
         producer["ngspice_warnings"] = run.warnings
     meta = producer_meta(spec, producer, time.perf_counter() - start)
     return Trajectory(t=t, signals=signals, meta=meta, spec=spec)
+
+
+def trimmed_netlist(spec: Spec, realization: str, backend: str) -> Netlist:
+    """``build_netlist``, plus the offset trims a transistor realization measures first (:mod:`.trim`)."""
+    return prepare_netlist(spec, realization, backend, lambda net, b: run_netlist(net, b).vectors)
 
 
 def run_netlist(netlist: Netlist, backend: str = "shared", *, progress: bool = False) -> NgspiceRun:

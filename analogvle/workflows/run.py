@@ -36,7 +36,7 @@ from analogvle.registry import REALIZATIONS
 from analogvle.report.bode import plot_bode
 from analogvle.report.learning_plot import plot_learning, teacher_weights
 from analogvle.report.write import write_report_files
-from analogvle.simulate.run import simulate
+from analogvle.simulate.run import simulate, trimmed_netlist
 
 DEMO_SPEC = Path(__file__).resolve().parent.parent.parent / "sims" / "lagnet.toml"
 
@@ -80,7 +80,7 @@ def run(
 
         start = time.perf_counter()
         say(f"[2/4] netlist: {realization} realization")
-        netlist = build_netlist(spec, realization)
+        netlist = trimmed_netlist(spec, realization, backend or spec.simulator.backend)
         netlist.write(stage / f"{spec.name}.cir")
         for line in format_summary(netlist.summary):
             say(f"      {line}")

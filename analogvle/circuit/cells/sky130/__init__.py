@@ -42,14 +42,18 @@ class Sky130Cells:
     def filter_cell(self, b, **kwargs) -> None:
         raise NetlistError("the sky130 realization builds whole networks (build_circuit), not single filter cells")
 
-    def build_circuit(self, spec: Spec, corner: str = "tt") -> CircuitBuild:
-        """Elaborate ``spec``'s forward path on transistors, at the characterization's mapping."""
+    def build_circuit(self, spec: Spec, corner: str = "tt", trims: dict[str, float] | None = None) -> CircuitBuild:
+        """Elaborate ``spec`` on transistors at the characterization's mapping.
+
+        ``trims``: neuron tag ("l1_n0") → bias in model units that nulls that neuron's ŭ at x = 0
+        (measured by :func:`analogvle.simulate.trim.trim_offsets`; a chip's start-up trim DACs).
+        """
         cal = load_calibration()
         t = cal.T_unit_s
         circuit = Circuit(title=f"analogvle netlist: {spec.name} (sky130 realization, corner {corner})",
                           libraries=[model_library(corner)], init=dict(INIT))
         check_spec(spec)
-        probes, counts, cells = build_network(spec, cal, circuit, target_samples(spec))
+        probes, counts, cells = build_network(spec, cal, circuit, target_samples(spec), trims or {})
         circuit.subckts = list(cells.subckts.values())
         circuit.options = {**OPTIONS, "method": "gear"}
         circuit.saves = sorted(probe_nodes(probes)) + ["i(vdd)"]
@@ -57,6 +61,7 @@ class Sky130Cells:
                                  max_step=MAX_STEP * t, uic=False)]
         hardware = hardware_summary(cal, counts, circuit)
         hardware.update(account(circuit, cells.supply, *neurons_and_synapses(spec)))
+        hardware["offset_trims_units"] = dict(trims or {})
         summary = get_summary(circuit)
         net = spec.network
         summary.update(spec=spec.name, realization="sky130",
@@ -70,6 +75,9 @@ class Sky130Cells:
             *format_summary(summary),
             *mapping_lines(cal),
             "initial conditions: the DC operating point at t = 0 (x(0) = 0 for zero-phase sines)",
+            ("offset trims (bias currents, model units, nulling each uh at x = 0; analogvle simulate/run measure "
+             f"them): {', '.join(f'{k} {v:+.4f}' for k, v in trims.items())}" if trims else
+             "no offset trims (analogvle simulate/run add per-neuron trims measured at x = 0)"),
             "run: ngspice -b -r out.raw THIS_FILE.cir (with the .spiceinit beside it)",
         ]
         return CircuitBuild(circuit, probes, summary, t)

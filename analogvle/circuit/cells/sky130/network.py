@@ -66,8 +66,8 @@ def check_spec(spec: Spec) -> None:
 class Elaboration:
     """Builds the network circuit; ``probes`` and ``notes`` are filled on the way."""
 
-    def __init__(self, spec: Spec, cal: Calibration, circuit: Circuit):
-        self.spec, self.cal, self.c = spec, cal, circuit
+    def __init__(self, spec: Spec, cal: Calibration, circuit: Circuit, trims: dict[str, float]):
+        self.spec, self.cal, self.c, self.trims = spec, cal, circuit, trims
         self.cells = lib.CellSet()
         self.probes: dict[str, Probe] = {}
         self.counts: dict[str, int] = {}
@@ -174,10 +174,10 @@ class Elaboration:
                     if w != 0.0:
                         self.synapse(f"S{suffix}_l{l}_n{i}_j{j}", f"l{l}_n{i}_j{j}", l, w, src, pre_linear, node,
                                      scale, owner)
-                b = float(layer.bias[i])
+                b = float(layer.bias[i]) + self.trims.get(f"l{l}_n{i}", 0.0)
                 if b != 0.0:
                     self.c.add(isource(f"IB{suffix}_l{l}_n{i}", node, b * scale * cal.I0, owner=owner,
-                                       role="bias b I0 (ideal reference current)"))
+                                       role="bias (b + offset trim) I0 (ideal reference current)"))
             uhat.append(z)
         vu, vcm = cal.VU, cal.VCM
         n = (layer.size,)
@@ -268,10 +268,11 @@ def target_nodes(spec: Spec, cal: Calibration, circuit: Circuit, samples) -> lis
 
 
 def build_network(spec: Spec, cal: Calibration, circuit: Circuit,
-                  target=None) -> tuple[dict[str, Probe], dict[str, int], lib.CellSet]:
+                  target=None, trims: dict[str, float] | None = None) -> tuple[dict[str, Probe], dict[str, int],
+                                                                              lib.CellSet]:
     """Add ``spec``'s forward path to ``circuit``; (probes, cell instance counts, subcircuits)."""
     check_spec(spec)
-    e = Elaboration(spec, cal, circuit)
+    e = Elaboration(spec, cal, circuit, trims or {})
     e.references()
     circuit.add(vsource("VWREF", "wref", "0", Dc(cal.VWCM + cal.w_offset_V), owner="references",
                         role="weight reference VWCM + measured offset"))
