@@ -88,6 +88,15 @@ def test_what_the_cells_cannot_build_is_a_netlist_error():
         build_netlist(bad, "sky130")
 
 
+@pytest.mark.parametrize("command", ["run", "simulate"])
+def test_a_spec_the_cells_cannot_build_fails_at_once(command, tmp_path, capsys):
+    out = ["--out", str(tmp_path / "out")] if command == "run" else ["-o", str(tmp_path / "c.npz")]
+    code = main([command, str(ROOT / "sims" / "lagnet.toml"), "--realization", "sky130", *out])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and "plastic = true" in err and "gamma" in err
+    assert not list(tmp_path.iterdir())
+
+
 def test_the_shipped_mapping_is_consistent():
     cal = load_calibration()
     assert cal.G == pytest.approx(cal.I0 / cal.VU, rel=1e-9)

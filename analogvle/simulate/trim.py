@@ -17,6 +17,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from analogvle.circuit.cells import get_cells
 from analogvle.model.spec import Spec
 from analogvle.netlist.netlist import Netlist, build_netlist
 from analogvle.registry import REALIZATIONS
@@ -50,4 +51,5 @@ def prepare_netlist(spec: Spec, realization: str, backend: str, run: Runner) -> 
     """The netlist ``run``/``simulate`` use: with measured offset trims when the realization has them."""
     if not REALIZATIONS.has(realization, "trim"):
         return build_netlist(spec, realization)
+    get_cells(realization).check(spec)  # what it cannot build is a NetlistError before any trim run
     return build_netlist(spec, realization, trims=trim_offsets(spec, realization, backend, run))

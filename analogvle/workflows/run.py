@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from analogvle.circuit.cells import get_cells
 from analogvle.circuit.passes import format_summary
 from analogvle.compare.attribution import cell_errors
 from analogvle.compare.metrics import Comparison, compare
@@ -71,6 +72,8 @@ def run(
     realization = realization or spec.circuit.realization
     timings: dict[str, float] = {}
     say = _say if progress else (lambda message: None)
+    if REALIZATIONS.has(realization, "transistor"):  # what it cannot build is bad input: say so before the reference
+        get_cells(realization).check(spec)
     with staged_folder(out) as stage:
         start = time.perf_counter()
         say(f"[1/4] reference: adaptive integration of {spec.name} over {spec.time.duration:g} time units")

@@ -23,7 +23,7 @@ from analogvle.circuit.build import CircuitBuild
 from analogvle.circuit.cells.sky130.calibration import load_calibration
 from analogvle.circuit.cells.sky130.hardware import account
 from analogvle.circuit.cells.sky130.network import build_network, check_spec
-from analogvle.circuit.cells.sky130.pdk import INIT, OPTIONS, PDK_VERSION, model_library
+from analogvle.circuit.cells.sky130.pdk import INIT, OPTIONS, PDK_VERSION, model_library, pdk_root
 from analogvle.circuit.ir import Circuit, Tran
 from analogvle.circuit.passes import format_summary, get_summary
 from analogvle.circuit.probes import probe_nodes
@@ -38,6 +38,11 @@ MAX_STEP = 0.02
 
 class Sky130Cells:
     name = "sky130"
+
+    def check(self, spec: Spec) -> None:
+        """NetlistError / ConfigurationError (exit 2) now if ``spec`` cannot be built: before any long stage runs."""
+        check_spec(spec)
+        pdk_root()
 
     def filter_cell(self, b, **kwargs) -> None:
         raise NetlistError("the sky130 realization builds whole networks (build_circuit), not single filter cells")
