@@ -71,6 +71,7 @@ class Elaboration:
         self.cells = lib.CellSet()
         self.probes: dict[str, Probe] = {}
         self.counts: dict[str, int] = {}
+        self.weight_nodes: set[str] = set()
 
     def add_instance(self, name: str, ports: tuple[str, ...], cell: str, owner: str, role: str) -> None:
         self.c.add(instance(name, ports, cell, owner=owner, role=role))
@@ -121,7 +122,8 @@ class Elaboration:
         if l == 1:  # Gilbert cell, weight as a voltage (an x_in pair on the upper quad)
             ip, in_ = pre
             vw = f"w_{tag}"
-            if not any(getattr(el, "name", "") == f"V{vw}" for el in self.c.items):
+            if vw not in self.weight_nodes:  # one weight voltage, shared by the synapse and its a·W copy
+                self.weight_nodes.add(vw)
                 try:
                     volts = cal.weight_voltage(w)
                 except ValueError as exc:
