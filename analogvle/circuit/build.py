@@ -23,6 +23,7 @@ from analogvle.circuit.probes import Probe, probe_nodes
 from analogvle.formatting import format_number
 from analogvle.model.inputs import input_values
 from analogvle.model.spec import Spec
+from analogvle.registry import REALIZATIONS
 
 
 @dataclass
@@ -35,13 +36,20 @@ class CircuitBuild:
     time_scale: float  # s per model time unit
 
 
-def build_circuit(spec: Spec, realization: str | None = None) -> CircuitBuild:
-    """Elaborate ``spec`` with ``realization`` (default: the spec's) into a complete circuit."""
+def build_circuit(spec: Spec, realization: str | None = None, *, trims: dict[str, float] | None = None) -> CircuitBuild:
+    """Elaborate ``spec`` with ``realization`` (default: the spec's) into a complete circuit.
+
+    ``trims``: offset trims a transistor realization measured in simulation (neuron tag → bias in
+    model units; :mod:`analogvle.simulate.trim`); other realizations take none.
+    """
     realization = realization or spec.circuit.realization
+    cells = get_cells(realization)
+    if REALIZATIONS.has(realization, "transistor"):  # a transistor realization elaborates the whole network
+        return cells.build_circuit(spec, trims=trims)
     scales = Scales.from_spec(spec.circuit)
     circuit = Circuit(title=f"analogvle netlist: {spec.name} ({realization} realization)")
     nonideal = NonIdeal.from_spec(spec)
-    b = Builder(circuit, scales, get_cells(realization), circuit.notes, nonideal)
+    b = Builder(circuit, scales, cells, circuit.notes, nonideal)
     circuit.notes.extend(nonideal.describe())
     probes: dict[str, Probe] = {}
     vs = scales.v_scale

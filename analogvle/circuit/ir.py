@@ -74,9 +74,11 @@ BEHAVIOURAL_I = _primitive("behavioural_current", "B", ("n+", "n-"), [
     "Bxxx n+ n- I=expr", "B")
 VSOURCE = _primitive("vsource", "V", ("n+", "n-"), [("wave", "Dc, Sin or Pwl", "V")], "Vxxx n+ n- wave", "sources")
 ISOURCE = _primitive("isource", "I", ("n+", "n-"), [
-    ("wave", "Dc; current flows from n+ through the source to n-", "A")], "Ixxx n+ n- wave", "sources")
+    ("wave", "Dc, Sin or Pwl; current flows from n+ through the source to n-", "A")], "Ixxx n+ n- wave", "sources")
 AC_VSOURCE = _primitive("ac_vsource", "V", ("n+", "n-"), [("mag", "AC magnitude", "V")],
                         "Vxxx n+ n- DC 0 AC mag", "sources")
+AC_ISOURCE = _primitive("ac_isource", "I", ("n+", "n-"), [("mag", "AC magnitude; flows from n+ through the source to n-",
+                                                                 "A")], "Ixxx n+ n- DC 0 AC mag", "sources")
 SAMPLED = _primitive("sampled_source", "A", ("out ...",), [
     ("samples", "Samples: one column per output, against ground", "V")],
     "Axxx %vd([o1 0 o2 0 ...]) model (+ .model filesource and a data file)", "A")
@@ -85,7 +87,8 @@ INSTANCE = _primitive("instance", "X", ("ports ...",), [
     ("params", "instance parameters, e.g. w and l")], "Xxxx ports... subckt [key=value ...]", "X")
 
 PRIMITIVES: dict[str, Primitive] = {p.name: p for p in (RESISTOR, CAPACITOR, VCCS, VCVS, BEHAVIOURAL_V, BEHAVIOURAL_I,
-                                                        VSOURCE, ISOURCE, AC_VSOURCE, SAMPLED, INSTANCE)}
+                                                        VSOURCE, ISOURCE, AC_VSOURCE, AC_ISOURCE, SAMPLED,
+                                                        INSTANCE)}
 
 # ----------------------------------------------------------------------------
 # Values of sources
@@ -343,13 +346,20 @@ def vsource(name: str, p: str, n: str, wave: Waveform, *, owner: str = "", role:
     return Element(VSOURCE, name, (p, n), {"wave": wave}, owner, role)
 
 
-def isource(name: str, into: str, value: float, *, owner: str = "", role: str = "") -> Element:
-    """A constant current ``value`` (A) injected into node ``into`` (from ground)."""
-    return Element(ISOURCE, name, ("0", into), {"wave": Dc(float(value))}, owner, role)
+def isource(name: str, into: str, value: float | Waveform, *, source: str = "0", owner: str = "",
+            role: str = "") -> Element:
+    """A current ``value`` (A; a number or a waveform) injected into node ``into`` from ``source`` (default ground)."""
+    wave = value if isinstance(value, (Dc, Sin, Pwl)) else Dc(float(value))
+    return Element(ISOURCE, name, (source, into), {"wave": wave}, owner, role)
 
 
 def ac_vsource(name: str, p: str, mag: float = 1.0, *, owner: str = "", role: str = "") -> Element:
     return Element(AC_VSOURCE, name, (p, "0"), {"mag": float(mag)}, owner, role)
+
+
+def ac_isource(name: str, into: str, mag: float = 1.0, *, owner: str = "", role: str = "") -> Element:
+    """A small-signal current of magnitude ``mag`` (A) injected into node ``into`` (DC 0)."""
+    return Element(AC_ISOURCE, name, ("0", into), {"mag": float(mag)}, owner, role)
 
 
 def sampled_source(name: str, outputs: tuple[str, ...], samples: Samples, *, owner: str = "",

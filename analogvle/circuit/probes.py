@@ -12,15 +12,26 @@ class Probe:
     ``nodes`` are lower-case node names, row-major over ``shape`` (the per-time-point
     model shape, e.g. ``(n,)`` or ``(n, m)``). The model value is
     ``(V(node) − offset) / scale``: ``scale`` in volts per model unit, ``offset``
-    in volts at model zero.
+    in volts at model zero. ``quantity`` "i" reads the branch current of the
+    voltage source named ``node`` instead (ngspice's ``i(name)``; scale in A per unit).
     """
 
     nodes: tuple[str, ...]
     shape: tuple[int, ...]
     scale: float
     offset: float = 0.0
+    quantity: str = "v"
+
+    def vectors(self) -> tuple[str, ...]:
+        """The simulator vectors this probe reads: ``v(node)`` or ``i(source)``, lower case."""
+        return tuple(f"{self.quantity}({n.lower()})" for n in self.nodes)
 
 
 def probe_nodes(probes: dict[str, Probe]) -> list[str]:
-    """Every probed node once, in probe order."""
-    return list(dict.fromkeys(node for probe in probes.values() for node in probe.nodes))
+    """Every probed node (voltage probes) once, in probe order."""
+    return list(dict.fromkeys(node for probe in probes.values() if probe.quantity == "v" for node in probe.nodes))
+
+
+def probe_vectors(probes: dict[str, Probe]) -> list[str]:
+    """Every simulator vector the probes read (``v(node)``, ``i(source)``) once, in probe order."""
+    return list(dict.fromkeys(v for probe in probes.values() for v in probe.vectors()))

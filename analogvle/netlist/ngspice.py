@@ -66,7 +66,9 @@ class NgspiceWriter:
         return lines
 
     def format_saves(self, nodes: list[str], per_line: int = 8) -> list[str]:
-        return [".save " + " ".join(f"v({n})" for n in nodes[i : i + per_line]) for i in range(0, len(nodes), per_line)]
+        """``.save`` lines: a node name is saved as ``v(node)``, an entry like ``i(vdd)`` as it is."""
+        names = [n if n.endswith(")") else f"v({n})" for n in nodes]
+        return [".save " + " ".join(names[i : i + per_line]) for i in range(0, len(names), per_line)]
 
     def format_analysis(self, analysis) -> str:
         f = format_number
@@ -151,6 +153,9 @@ class NgspiceWriter:
         return f"{el.name} {el.nodes[0]} {el.nodes[1]} {self.format_wave(el.params['wave'])}"
 
     def format_ac_vsource(self, el: Element) -> str:
+        return f"{el.name} {el.nodes[0]} {el.nodes[1]} DC 0 AC {format_number(el.params['mag'])}"
+
+    def format_ac_isource(self, el: Element) -> str:
         return f"{el.name} {el.nodes[0]} {el.nodes[1]} DC 0 AC {format_number(el.params['mag'])}"
 
     def format_sampled_source(self, el: Element) -> str:

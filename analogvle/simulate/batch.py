@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from analogvle.errors import RawFileError, SimulationError
-from analogvle.simulate.rawfile import read_raw
+from analogvle.simulate.rawfile import read_raw, read_raw_plots
 from analogvle.simulate.shared import INSTALL_HINT, failure_message, is_fatal
 
 _REFERENCE_VALUE = re.compile(r"Reference value\s*:\s*([-+0-9.eE]+)")
@@ -76,6 +76,12 @@ def run_analysis(netlist_path: Path, *, timeout: float = 120.0) -> dict[str, np.
     if proc.returncode != 0 or is_fatal(lines) or not (folder / "out.raw").is_file():
         raise SimulationError(f"ngspice (exit {proc.returncode}): {failure_message(lines)}")
     return read_raw(folder / "out.raw")
+
+
+def run_analysis_plots(netlist_path: Path, *, timeout: float = 300.0) -> list[dict[str, np.ndarray]]:
+    """Like :func:`run_analysis`, but every plot of the run (one per analysis), in the raw file's order."""
+    run_analysis(netlist_path, timeout=timeout)
+    return [p.vectors for p in read_raw_plots(netlist_path.parent / "out.raw")]
 
 
 @functools.lru_cache(maxsize=1)

@@ -24,15 +24,16 @@ from typing import Self
 import numpy as np
 from tqdm import tqdm
 
-from analogvle.circuit.probes import probe_nodes
+from analogvle.circuit.probes import probe_vectors
 from analogvle.errors import SimulationError
 from analogvle.model.spec import Spec
 from analogvle.model.trajectory import Trajectory, producer_meta
-from analogvle.netlist.netlist import Netlist, build_netlist
+from analogvle.netlist.netlist import Netlist
 from analogvle.registry import BACKENDS
 from analogvle.simulate.mapping import map_probes
 from analogvle.simulate.shared import failure_message
 from analogvle.simulate.solver import resolve_solver
+from analogvle.simulate.trim import prepare_netlist
 
 PROGRESS_DELAY = 2.0  # s: runs shorter than this show no progress bar
 
@@ -62,7 +63,7 @@ def simulate(spec: Spec, *, backend: str | None = None, realization: str | None 
     backend = backend or spec.simulator.backend
     realization = realization or spec.circuit.realization
     if netlist is None:
-        netlist = build_netlist(spec, realization)
+        netlist = trimmed_netlist(spec, realization, backend)
     run = run_netlist(netlist, backend, progress=progress)
     t, signals = map_probes(netlist.probes, netlist.time_scale, run.vectors, spec.time.save_times)
     producer = {
@@ -82,12 +83,17 @@ def simulate(spec: Spec, *, backend: str | None = None, realization: str | None 
     return Trajectory(t=t, signals=signals, meta=meta, spec=spec)
 
 
+def trimmed_netlist(spec: Spec, realization: str, backend: str) -> Netlist:
+    """``build_netlist``, plus the offset trims a transistor realization measures first (:mod:`.trim`)."""
+    return prepare_netlist(spec, realization, backend, lambda net, b: run_netlist(net, b).vectors)
+
+
 def run_netlist(netlist: Netlist, backend: str = "shared", *, progress: bool = False) -> NgspiceRun:
     """Run ``netlist``'s transient with ``backend``; time and every probed node voltage."""
     if backend not in BACKENDS:
         raise SimulationError(f"unknown backend {backend!r}; expected one of {', '.join(BACKENDS.names())}")
     netlist, solver = resolve_solver(netlist, backend)
-    vectors = [f"v({node.lower()})" for node in probe_nodes(netlist.probes)]
+    vectors = probe_vectors(netlist.probes)
     stop = float(netlist.tran.get("stop", 0.0)) or None
     runner = BACKENDS.load(backend)
     with Progress(progress, f"ngspice {netlist.name}") as bar, tempfile.TemporaryDirectory(prefix="analogvle-") as tmp:

@@ -251,6 +251,8 @@ class SharedNgspice:
         out = {}
         for name in names:
             vec = name[2:-1] if name.startswith("v(") and name.endswith(")") else name
+            if name.startswith("i(") and name.endswith(")"):  # a voltage source's branch current
+                vec = f"{name[2:-1]}#branch"
             info = self._ng._ngspice_shared.ngGet_Vec_Info(f"{plot}.{vec}".encode())
             if info == ffi.NULL or info.v_length <= 0:
                 raise SimulationError(f"ngspice output has no vector {name!r} in plot {plot}")

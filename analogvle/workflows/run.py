@@ -15,12 +15,17 @@ one is not.
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
+from analogvle.circuit.cells import get_cells
 from analogvle.circuit.passes import format_summary
+from analogvle.compare.attribution import cell_errors
 from analogvle.compare.metrics import Comparison, compare
 from analogvle.errors import NetlistError, SimulationError
 from analogvle.files import staged_folder
@@ -32,7 +37,7 @@ from analogvle.registry import REALIZATIONS
 from analogvle.report.bode import plot_bode
 from analogvle.report.learning_plot import plot_learning, teacher_weights
 from analogvle.report.write import write_report_files
-from analogvle.simulate.run import simulate
+from analogvle.simulate.run import simulate, trimmed_netlist
 
 DEMO_SPEC = Path(__file__).resolve().parent.parent.parent / "sims" / "lagnet.toml"
 
@@ -67,6 +72,8 @@ def run(
     realization = realization or spec.circuit.realization
     timings: dict[str, float] = {}
     say = _say if progress else (lambda message: None)
+    if REALIZATIONS.has(realization, "transistor"):  # what it cannot build is bad input: say so before the reference
+        get_cells(realization).check(spec)
     with staged_folder(out) as stage:
         start = time.perf_counter()
         say(f"[1/4] reference: adaptive integration of {spec.name} over {spec.time.duration:g} time units")
@@ -76,7 +83,7 @@ def run(
 
         start = time.perf_counter()
         say(f"[2/4] netlist: {realization} realization")
-        netlist = build_netlist(spec, realization)
+        netlist = trimmed_netlist(spec, realization, backend or spec.simulator.backend)
         netlist.write(stage / f"{spec.name}.cir")
         for line in format_summary(netlist.summary):
             say(f"      {line}")
@@ -93,6 +100,7 @@ def run(
         result = compare(ref, circ, signals=spec.compare.signals, tolerance=spec.compare.tolerance,
                          coverage=spec.compare.coverage)
         write_report_files(result, stage, reference_path=out / "reference.npz", circuit_path=out / "circuit.npz")
+        hardware = hardware_section(spec, netlist.summary, ref, circ, stage)
         extras = []
         if spec.network.plastic:
             plot_learning([(circ, f"circuit ({realization})"), (ref, "reference (adaptive)")], stage / "learning.png",
@@ -106,7 +114,7 @@ def run(
                            "exact adjoint filter.")))
         sections = "".join(f"\n## {title}\n\n{caption}\n\n![{title}]({image})\n" for title, image, caption in extras)
         report = stage / "report.md"
-        report.write_text(report.read_text(encoding="utf-8") + sections
+        report.write_text(report.read_text(encoding="utf-8") + sections + hardware
                           + circuit_section(spec, realization, netlist.summary), encoding="utf-8")
         timings["compare"] = time.perf_counter() - start
         written = sorted(p.name for p in stage.iterdir())
@@ -116,8 +124,64 @@ def run(
     return RunResult(out=out, comparison=result, files=files, timings=timings)
 
 
+def hardware_section(spec: Spec, summary: dict, ref, circ, stage: Path) -> str:
+    """A transistor realization's mapping and error by cell: into metrics.json ("hardware") and report.md."""
+    hardware = summary.get("hardware")
+    if hardware is None:
+        return ""
+    errors = cell_errors(spec, ref, circ)
+    hardware = {**hardware, **supply_power(hardware, circ), "cell_errors": errors,
+                "largest_error_cell": next(iter(errors), None),
+                "ngspice_wall_time_s": circ.meta.get("producer", {}).get("ngspice_wall_time")}
+    path = stage / "metrics.json"
+    metrics = json.loads(path.read_text(encoding="utf-8"))
+    metrics["hardware"] = hardware
+    path.write_text(json.dumps(metrics, indent=2, allow_nan=False, default=float) + "\n", encoding="utf-8")
+    lines = ["", "## Error by cell", "",
+             ("Each stage against its ideal form fed with the circuit's own input (RMS / peak-to-peak of the "
+             "reference signal): the largest names the cell that contributes most of the error."), "",
+             "| stage | local nrmse |", "|---|---|"]
+    lines += [f"| {name} | {value:.3g} |" for name, value in errors.items()]
+    if errors:
+        lines += ["", f"Largest: **{next(iter(errors))}**."]
+    if "power_W" in hardware:
+        lines += ["", (f"Mean supply power {1e6 * hardware['power_W']:.3g} µW at {hardware['vdd_V']:g} V (measured: "
+                      f"the transient's VDD current); per neuron {1e9 * hardware['power_per_neuron_W']:.3g} nW, per "
+                      f"synapse {1e9 * hardware['power_per_synapse_W']:.3g} nW (split by the cells' design bias "
+                      f"currents); energy per synapse per model time unit "
+                      f"{1e12 * hardware['energy_per_synapse_per_time_unit_J']:.3g} pJ. Area "
+                      f"{1e-6 * hardware['area_total_um2']:.3g} mm² ({hardware['area_per_neuron_um2']:.0f} µm² per "
+                      f"neuron, {hardware['area_per_synapse_um2']:.0f} µm² per synapse); {hardware['area_assumption']}.")]
+    m = hardware["mapping"]
+    lines += ["", (f"Mapping (measured by `analogvle characterize`): VU = {1e3 * m['VU']:.2f} mV per unit, "
+                  f"I0 = {1e9 * m['I0']:.3f} nA, 1 time unit = {1e6 * m['T_unit_s']:.0f} µs; "
+                  f"devices: {hardware['devices']}.")]
+    return "\n".join(lines) + "\n"
+
+
+def supply_power(hardware: dict, circ) -> dict:
+    """Mean supply power from the transient's VDD current, split by the cells' design bias currents."""
+    if "hardware/supply_uA" not in circ.signals:
+        return {}
+    vdd = 1.8
+    power = vdd * 1e-6 * float(np.mean(circ["hardware/supply_uA"]))
+    design = hardware["design_current_A"]
+    chip = sum(v for k, v in design.items() if k != "probes")
+    total = sum(design.values())
+    share = {k: power * v / total for k, v in design.items()}
+    per_synapse = share["synapses"] / max(hardware["synapses"], 1)
+    return {"vdd_V": vdd, "power_W": power, "power_chip_W": power * chip / total, "power_by_part_W": share,
+            "power_per_neuron_W": share["neurons"] / max(hardware["neurons"], 1), "power_per_synapse_W": per_synapse,
+            "energy_per_synapse_per_time_unit_J": per_synapse * hardware["mapping"]["T_unit_s"],
+            "power_note": "measured mean VDD current x 1.8 V (r-probes included in power_W, excluded from "
+                          "power_chip_W); split between parts by their design bias currents"}
+
+
 def _bode(spec: Spec, realization: str, path: Path, say) -> bool:
     """The Bode plot of the first neuron with τr ≠ τm; False (and a line on stderr) if ngspice fails on it."""
+    if REALIZATIONS.has(realization, "transistor"):
+        say("      no Bode plot: the transistor cells' AC responses are in `analogvle characterize`")
+        return False
     try:
         plot_bode(spec, realization, path)
     except SimulationError as exc:  # the Bode plot is supplementary: say so, keep the comparison

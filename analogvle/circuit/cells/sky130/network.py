@@ -1,0 +1,298 @@
+"""The network on sky130 transistors: spec → circuit, one cell instance per term, with the measured mapping.
+
+Forward path (EQUATIONS.md), per neuron i of layer l with a = τr/τm ≤ 1:
+
+- layer 1: the input x is a differential current pair IX0(1 ± x/XM) (ideal
+  sources: the chip's input) predistorted by ``x_in``; each synapse is a forward
+  Gilbert cell whose weight is a voltage (W = Wmax·tanh(κw(Vw − VWCM)/2UT), the
+  measured map; an ideal reference here, a capacitor when plasticity is on);
+- layers ≥ 2: each synapse is a ``tanh_syn`` pair on the presynaptic ŭ node:
+  it computes W·tanh(ŭ) itself (tail |W|·I0 from the measured table, sign by
+  swapping its inputs); from a linear layer a ``lin_gm`` of |W|·G;
+- a = 1 (Latent Equilibrium): ŭ = s, the node ``uhat`` is a load G = I0/VU;
+- a < 1: the ``membrane`` cell; y (= u) receives I0·s, z (= ŭ) a second copy
+  of every synapse with tail a·|W|: z = (1 − a)u + a·s;
+- r = φ(ŭ) is not a node of its own (the next layer's pairs compute it); each
+  tanh neuron has an r-probe, a unit synapse into a 1 MΩ sense resistor to VCM
+  (instrumentation, outside the network); a linear neuron's r is its ŭ node.
+
+Supplies, VCM, the bias generator and the trim references (measured offsets)
+are ideal sources. No B element and no ideal E/G.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from analogvle.circuit.cells.sky130 import library as lib
+from analogvle.circuit.cells.sky130.calibration import Calibration
+from analogvle.circuit.ir import Circuit, Dc, Samples, Sin, instance, isource, resistor, sampled_source, vsource
+from analogvle.circuit.probes import Probe
+from analogvle.errors import NetlistError
+from analogvle.formatting import format_number
+from analogvle.model.network import NetworkSpec
+from analogvle.model.spec import Spec
+
+BUS = ("vdd", "0", "nb", "nc", "pc")
+R_SENSE = 1e6  # Ω: r-probe sense resistor (instrumentation), 4.5 mV per unit of r
+RANGE_UH = 2.05  # |ŭ| the cells were characterized over
+
+
+def check_spec(spec: Spec) -> None:
+    """NetlistError (exit 2) naming what the sky130 realization cannot build yet."""
+    net = spec.network
+    problems = []
+    if spec.input.kind != "sines":
+        problems.append(f"input kind {spec.input.kind!r} (sines only: the input is a pair of SIN current sources)")
+    if net.errors != "none":
+        if spec.teacher is None and spec.target is None:
+            problems.append("errors need a [teacher] or [target]")
+        if net.layers[-1].phi != "linear":
+            problems.append("errors with a nonlinear output layer (the top error needs r = uh: phi = linear)")
+    for l, layer in enumerate(net.layers, 1):
+        if layer.plastic:
+            problems.append(f"layer {l}: plastic = true (plasticity is not assembled on transistors yet)")
+        if net.errors != "none" and layer.gamma != 0.0:
+            problems.append(f"layer {l}: gamma = {layer.gamma:g} (nudging is not realized: set gamma = 0)")
+        if layer.phi not in ("tanh", "linear"):
+            problems.append(f"layer {l}: phi = {layer.phi!r} (tanh or linear)")
+        a = np.asarray(layer.tau_r) / np.asarray(layer.tau_m)
+        if np.any(a > 1 + 1e-12) or np.any(a <= 0):
+            problems.append(f"layer {l}: tau_r/tau_m = {a.tolist()} (0 < tau_r/tau_m <= 1)")
+    if problems:
+        raise NetlistError(f"spec {spec.name!r}: the sky130 realization cannot build " + "; ".join(problems))
+
+
+class Elaboration:
+    """Builds the network circuit; ``probes`` and ``notes`` are filled on the way."""
+
+    def __init__(self, spec: Spec, cal: Calibration, circuit: Circuit, trims: dict[str, float]):
+        self.spec, self.cal, self.c, self.trims = spec, cal, circuit, trims
+        self.cells = lib.CellSet()
+        self.probes: dict[str, Probe] = {}
+        self.counts: dict[str, int] = {}
+        self.weight_nodes: set[str] = set()
+
+    def add_instance(self, name: str, ports: tuple[str, ...], cell: str, owner: str, role: str) -> None:
+        self.c.add(instance(name, ports, cell, owner=owner, role=role))
+        kind = cell.split("_m")[0] if cell.startswith(("syn", "gil")) else cell
+        self.counts[kind] = self.counts.get(kind, 0) + 1
+
+    def references(self) -> None:
+        cal = self.cal
+        c = self.c
+        c.comment("")
+        c.comment("==== supply, common mode, bias generator and trim references (ideal: the chip's bias circuits)")
+        c.add(vsource("VDD", "vdd", "0", Dc(1.8), owner="supply", role="VDD 1.8 V"))
+        c.add(vsource("VCM", "cm", "0", Dc(cal.VCM), owner="references", role="VCM: model zero"))
+        c.add(instance("XB", BUS, lib.bias_ref(self.cells), owner="references", role="bias generator"))
+        c.add(vsource("VRS", "rs", "0", Dc(cal.VREF_SYN), owner="references",
+                      role="synapse reference VCM - measured tanh_syn offset"))
+        c.add(vsource("VGP", "gp", "0", Dc(cal.VREF_GP), owner="references", role="lin_gm + reference (offset trim)"))
+        c.add(vsource("VGN", "gn", "0", Dc(cal.VREF_GN), owner="references", role="lin_gm - reference (offset trim)"))
+
+    def inputs(self) -> list[tuple[str, str]]:
+        """x(t) as current pairs IX0(1 ± x/XM) into ``x_in``; returns each channel's (ip, in) nodes."""
+        inp, cal = self.spec.input, self.cal
+        xin = lib.x_in(self.cells, ix0=cal.IX0)
+        peak = [float(np.sum(np.abs(a))) for a in inp.amplitudes]
+        if max(peak) > 0.8 * cal.XM:
+            raise NetlistError(f"input amplitude {max(peak):g} exceeds the sky130 input cell's range "
+                               f"(|x| <= {0.8 * cal.XM:g})")
+        self.c.comment("")
+        self.c.comment(f"==== input x(t) = sum a_k sin(omega_k t + phase_k) as currents IX0 (1 +- x/XM), "
+                       f"IX0 = {format_number(cal.IX0)} A, XM = {format_number(cal.XM)} (ideal input sources)")
+        pairs = []
+        for ch in range(inp.channels):
+            ip, in_ = f"xp_n{ch}", f"xn_n{ch}"
+            self.c.add(isource(f"IXP{ch}", ip, cal.IX0, source="vdd", owner=f"input {ch}", role="IX0"))
+            self.c.add(isource(f"IXN{ch}", in_, cal.IX0, source="vdd", owner=f"input {ch}", role="IX0"))
+            for k, (w, a, ph) in enumerate(zip(inp.omegas[ch], inp.amplitudes[ch], inp.phases[ch])):
+                wave = Sin(0.0, cal.IX0 * a / cal.XM, w / (2 * np.pi * cal.T_unit_s), 0.0, 0.0, float(np.degrees(ph)))
+                self.c.add(isource(f"IXP{ch}_{k}", ip, wave, owner=f"input {ch}", role=f"+ IX0 x_{k}/XM"))
+                self.c.add(isource(f"IXN{ch}_{k}", "0", wave, source=in_, owner=f"input {ch}", role=f"- IX0 x_{k}/XM"))
+            self.add_instance(f"XIN{ch}", (ip, in_, "0"), xin, f"input {ch}", "predistortion")
+            pairs.append((ip, in_))
+        return pairs
+
+    def synapse(self, name: str, tag: str, l: int, w: float, pre: tuple[str, str] | str, pre_linear: bool,
+                into: str, scale: float, owner: str) -> None:
+        """One synapse of weight ``w`` (its current scaled by ``scale``: the a·W copy) from ``pre`` into ``into``."""
+        cal = self.cal
+        if l == 1:  # Gilbert cell, weight as a voltage (an x_in pair on the upper quad)
+            ip, in_ = pre
+            vw = f"w_{tag}"
+            if vw not in self.weight_nodes:  # one weight voltage, shared by the synapse and its a·W copy
+                self.weight_nodes.add(vw)
+                try:
+                    volts = cal.weight_voltage(w)
+                except ValueError as exc:
+                    raise NetlistError(f"{owner}: {exc}") from exc
+                self.c.add(vsource(f"V{vw}", vw, "0", Dc(volts), owner=owner,
+                                   role=f"weight {format_number(w)} as a voltage (held: plasticity off)"))
+            tail = cal.GIL_M * scale
+            cell = lib.gilbert(self.cells, f"gil_m{_tag(tail)}", tail)
+            self.add_instance(f"X{name}", (ip, in_, vw, "wref", into, *BUS), cell, owner,
+                              f"W x, W = {format_number(w)}" + (f", copy x {format_number(scale)}" if scale != 1 else ""))
+            return
+        inp, inn = (pre, "rs") if w > 0 else ("rs", pre)
+        if pre_linear:
+            m = cal.gm_multiplier(abs(w) * scale * cal.G)
+            cell = lib.lin_gm(self.cells, f"syngm_m{_tag(m)}", m)
+            inp, inn = (pre, "gn") if w > 0 else ("gp", pre)
+        else:
+            m = cal.synapse_tail(abs(w) * scale)
+            cell = lib.tanh_syn(self.cells, f"syn_m{_tag(m)}", m)
+        self.add_instance(f"X{name}", (inp, inn, into, *BUS), cell, owner, f"W r, W = {format_number(w * scale)}")
+
+    def layer(self, net: NetworkSpec, l: int, pre, pre_linear: bool) -> list[str]:
+        """Layer ``l``'s neurons; returns their ŭ nodes."""
+        cal, layer = self.cal, net.layers[l - 1]
+        self.c.comment("")
+        self.c.comment(f"==== layer {l}: {layer.size} neuron(s), phi = {layer.phi}, fan-in {layer.fan_in}")
+        uhat, u = [], []
+        for i in range(layer.size):
+            owner = f"layer {l} neuron {i}"
+            tm, tr = float(layer.tau_m[i]), float(layer.tau_r[i])
+            a = tr / tm
+            z, y = f"uhat_l{l}_n{i}", f"u_l{l}_n{i}"
+            self.c.comment(f"-- {owner}: tau_m = {format_number(tm)}, tau_r = {format_number(tr)}")
+            targets = [(z, a)] if a < 1 else [(z, 1.0)]
+            if a < 1:
+                targets.insert(0, (y, 1.0))
+                c_mem = cal.C_membrane * tm / cal.C_membrane_tau_m
+                m_u = cal.gm_multiplier((1 - a) * cal.G)
+                cell = lib.membrane(self.cells, f"membrane_a{_tag(a)}_tm{_tag(tm)}", a, c_mem, cal.m_load, m_u)
+                self.add_instance(f"XM_l{l}_n{i}", (y, z, "gp", "gn", *BUS), cell, owner,
+                                  f"membrane tau_m = {format_number(tm)}, uh = (1-a) u + a s")
+                u.append(y)
+            else:
+                self.add_instance(f"XL_l{l}_n{i}", ("gp", z, z, *BUS), lib.lin_gm(self.cells, "load_gm", cal.m_load),
+                                  owner, "load G: uh = s (tau_r = tau_m)")
+            for node, scale in targets:
+                suffix = "" if node == z and a >= 1 else ("y" if node == y else "z")
+                for j, src in enumerate(pre):
+                    w = float(layer.weights[i, j])
+                    if w != 0.0:
+                        self.synapse(f"S{suffix}_l{l}_n{i}_j{j}", f"l{l}_n{i}_j{j}", l, w, src, pre_linear, node,
+                                     scale, owner)
+                b = float(layer.bias[i]) + self.trims.get(f"l{l}_n{i}", 0.0)
+                if b != 0.0:
+                    self.c.add(isource(f"IB{suffix}_l{l}_n{i}", node, b * scale * cal.I0, owner=owner,
+                                       role="bias (b + offset trim) I0 (ideal reference current)"))
+            uhat.append(z)
+        vu, vcm = cal.VU, cal.VCM
+        n = (layer.size,)
+        self.probes[f"layer{l}/uhat"] = Probe(tuple(uhat), n, vu, vcm)
+        if len(u) == layer.size:
+            self.probes[f"layer{l}/u"] = Probe(tuple(u), n, vu, vcm)
+        if layer.phi == "linear":
+            self.probes[f"layer{l}/r"] = Probe(tuple(uhat), n, vu, vcm)
+        else:
+            probe = lib.tanh_syn(self.cells, f"syn_m{_tag(cal.synapse_tail(1.0))}", cal.synapse_tail(1.0))
+            nodes = []
+            for i, z in enumerate(uhat):
+                rp = f"rp_l{l}_n{i}"
+                self.add_instance(f"XR_l{l}_n{i}", (z, "rs", rp, *BUS), probe, "probe", "r-probe unit synapse")
+                self.c.add(resistor(f"Rsense_l{l}_n{i}", rp, "cm", R_SENSE, owner="probe",
+                                    role="r-probe sense resistor (instrumentation)"))
+                nodes.append(rp)
+            self.probes[f"layer{l}/r"] = Probe(tuple(nodes), n, cal.I0 * R_SENSE, vcm)
+        return uhat
+
+
+    def error_neuron(self, net: NetworkSpec, l: int, i: int, eps_sources: list, owner: str) -> str:
+        """The error neuron of layer ``l`` neuron ``i``: ε from ``eps_sources`` → p = r′ε → e; returns the e node."""
+        cal, layer = self.cal, net.layers[l - 1]
+        tm, tr = float(layer.tau_m[i]), float(layer.tau_r[i])
+        a = tm / tr
+        filtered = net.errors == "prospective" and a != 1.0
+        e = f"e_l{l}_n{i}"
+        p = f"p_l{l}_n{i}" if filtered else e
+        load = lib.lin_gm(self.cells, "load_gm", cal.m_load)
+        self.c.comment(f"-- {owner}: error, tau_m/tau_r = {format_number(a)}")
+        if filtered:
+            c_err = cal.C_error * tr / cal.C_error_tau_r
+            cell = lib.error_cell(self.cells, f"error_a{_tag(a)}_tr{_tag(tr)}", a, c_err, cal.m_load)
+            self.add_instance(f"XE_l{l}_n{i}", (p, e, "gp", *BUS), cell, owner, "error neuron e = (1+s tm)/(1+s tr) p")
+        else:
+            self.add_instance(f"XLE_l{l}_n{i}", ("gp", e, e, *BUS), load, owner, "p = e node load G")
+        if layer.phi == "linear":
+            q = p  # r' = 1: the ε currents go straight into p
+        else:
+            q = f"q_l{l}_n{i}"
+            self.add_instance(f"XLQ_l{l}_n{i}", ("gp", q, q, *BUS), load, owner, "eps node load G")
+            cell = lib.dphi_eps(self.cells, "rprime_eps", cal.m_bump, cal.m_load)
+            self.add_instance(f"XP_l{l}_n{i}", (f"uhat_l{l}_n{i}", "rd", q, "ge", p, *BUS), cell, owner,
+                              "p = phi'(uh) eps (bump-tailed transconductor)")
+        for name, (inp, inn), g in eps_sources:
+            m = cal.gm_multiplier(g)
+            self.add_instance(name, (inp, inn, q, *BUS), lib.lin_gm(self.cells, f"syngm_m{_tag(m)}", m), owner,
+                              f"eps term, G = {g:.4g} S")
+        return e
+
+    def errors(self, net: NetworkSpec, target: list[str]) -> None:
+        """Every error neuron, top down: ε = β(target − r) on top, Wᵀe below (lin_gm from the e voltages)."""
+        cal, L = self.cal, len(net.layers)
+        e_nodes: list[str] = []
+        for l in range(L, 0, -1):
+            layer = net.layers[l - 1]
+            self.c.comment("")
+            self.c.comment(f"==== layer {l}: error neurons ({net.errors})")
+            made = []
+            for i in range(layer.size):
+                owner = f"layer {l} neuron {i}"
+                if l == L:
+                    sources = [(f"XT_l{l}_n{i}", (target[i], f"uhat_l{l}_n{i}"), net.beta * cal.G)] if net.beta else []
+                else:
+                    sources = []
+                    for k, ek in enumerate(e_nodes):
+                        w = float(net.layers[l].weights[k, i])
+                        if w != 0.0:
+                            sources.append((f"XWT_l{l}_n{i}_k{k}", (ek, "gn") if w > 0 else ("gp", ek), abs(w) * cal.G))
+                made.append(self.error_neuron(net, l, i, sources, owner))
+            n = (layer.size,)
+            self.probes[f"layer{l}/e"] = Probe(tuple(made), n, cal.VU, cal.VCM)
+            e_nodes = made
+
+
+def target_nodes(spec: Spec, cal: Calibration, circuit: Circuit, samples) -> list[str]:
+    """The target as an ideal sampled voltage VCM + VU·target (the ideal teacher's output, or the spec's data)."""
+    nodes = [f"target_n{i}" for i in range(spec.network.sizes[-1])]
+    data, dt = samples
+    circuit.comment("")
+    circuit.comment("==== target(t): an ideal sampled voltage VCM + VU*target "
+                    + ("(the ideal teacher's output)" if spec.teacher is not None else "(the spec's target data)"))
+    circuit.add(sampled_source("Atarget", tuple(nodes), Samples(np.asarray(data) + cal.VCM / cal.VU, dt, cal.VU,
+                                                                 cal.T_unit_s, f"{spec.name}_target.txt"),
+                               owner="target", role="sampled target"))
+    return nodes
+
+
+def build_network(spec: Spec, cal: Calibration, circuit: Circuit,
+                  target=None, trims: dict[str, float] | None = None) -> tuple[dict[str, Probe], dict[str, int],
+                                                                              lib.CellSet]:
+    """Add ``spec``'s forward path to ``circuit``; (probes, cell instance counts, subcircuits)."""
+    check_spec(spec)
+    e = Elaboration(spec, cal, circuit, trims or {})
+    e.references()
+    circuit.add(vsource("VWREF", "wref", "0", Dc(cal.VWCM + cal.w_offset_V), owner="references",
+                        role="weight reference VWCM + measured offset"))
+    pre = e.inputs()
+    pre_linear = False
+    for l, layer in enumerate(spec.network.layers, 1):
+        uhat = e.layer(spec.network, l, pre, pre_linear)
+        pre, pre_linear = uhat, layer.phi == "linear"
+    if spec.network.errors != "none":
+        circuit.add(vsource("VRD", "rd", "0", Dc(cal.VREF_DPHI), owner="references", role="phi' reference (trim)"))
+        circuit.add(vsource("VGE", "ge", "0", Dc(cal.VREF_EPS), owner="references", role="r' eps reference (trim)"))
+        nodes = target_nodes(spec, cal, circuit, target)
+        e.probes["target"] = Probe(tuple(nodes), (len(nodes),), cal.VU, cal.VCM)
+        e.errors(spec.network, nodes)
+    # the supply current (ngspice's i(vdd) < 0 while VDD delivers current), in µA
+    e.probes["hardware/supply_uA"] = Probe(("vdd",), (1,), -1e-6, 0.0, "i")
+    return e.probes, e.counts, e.cells
+
+
+def _tag(x: float) -> str:
+    return f"{x:.4g}".replace(".", "p").replace("-", "m")

@@ -1,0 +1,77 @@
+"""Which cell contributes most of a circuit's error: each stage against its ideal form fed with the circuit's own input.
+
+For a forward path, layer by layer:
+
+- *synapses and membrane* of layer l: the circuit's ŭ against the exact lead-lag
+  ŭ = (1 + sτr)/(1 + sτm)·s of s = W·φ(ŭ_{l−1}) + b computed from the *circuit's*
+  ŭ of the layer below (layer 1: the ideal input x), so errors made below do
+  not count here;
+- *rate* of layer l: the circuit's r against φ(circuit ŭ) (a tanh neuron's φ cell);
+- *error path* of layer l: the circuit's e against (1 + sτm)/(1 + sτr)·φ′(ŭ)·ε with ŭ and
+  ε = β(target − r) (top) or Wᵀe (below) taken from the circuit.
+
+Each local error is RMS/peak-to-peak of the reference signal (the nrmse of
+:mod:`.metrics`); the largest one names the cell that contributes most.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from analogvle.model.activations import ACTIVATIONS
+from analogvle.model.spec import Spec
+from analogvle.model.trajectory import Trajectory
+
+
+def lead_lag(t: np.ndarray, s: np.ndarray, tau_m: np.ndarray, tau_r: np.ndarray) -> np.ndarray:
+    """ŭ = (1 − a)u + a·s with τm u' = −u + s, exact for s linear between samples, u(0) = s(0); s (T, n)."""
+    u = np.empty_like(s)
+    u[0] = s[0]
+    for k in range(len(t) - 1):
+        h = t[k + 1] - t[k]
+        alpha = np.exp(-h / tau_m)
+        slope = (s[k + 1] - s[k]) / h
+        u[k + 1] = s[k + 1] - tau_m * slope + (u[k] - s[k] + tau_m * slope) * alpha
+    a = tau_r / tau_m
+    return (1 - a) * u + a * s
+
+
+def _local(c: np.ndarray, ideal: np.ndarray, ref: np.ndarray) -> float:
+    """RMS(circuit − its ideal form) / peak-to-peak of the reference signal."""
+    return float(np.sqrt(np.mean((c - ideal) ** 2)) / (float(np.ptp(ref)) or 1.0))
+
+
+def cell_errors(spec: Spec, ref: Trajectory, circ: Trajectory) -> dict[str, float]:
+    """Local nrmse per stage (``"layer1 synapses+membrane"``, ``"layer1 rate (tanh)"``, ...), largest first."""
+    out: dict[str, float] = {}
+    t = circ.t
+    pre = ref["x"] if "x" in ref.signals else None
+    for l, layer in enumerate(spec.network.layers, 1):
+        uh_key, r_key = f"layer{l}/uhat", f"layer{l}/r"
+        if pre is None or uh_key not in circ.signals:
+            break
+        s = pre @ np.asarray(layer.weights).T + np.asarray(layer.bias)
+        local = lead_lag(t, s, np.asarray(layer.tau_m, float), np.asarray(layer.tau_r, float))
+        out[f"layer{l} synapses+membrane"] = _local(circ[uh_key], local, ref[uh_key])
+        phi = ACTIVATIONS[layer.phi].phi
+        if layer.phi != "linear" and r_key in circ.signals:
+            out[f"layer{l} rate ({layer.phi})"] = _local(circ[r_key], phi(circ[uh_key]), ref[r_key])
+        pre = phi(circ[uh_key])
+    net = spec.network
+    if net.errors != "none" and "target" in ref.signals:
+        e_above = None
+        for l in range(len(net.layers), 0, -1):
+            layer = net.layers[l - 1]
+            e_key, uh_key = f"layer{l}/e", f"layer{l}/uhat"
+            if e_key not in circ.signals or uh_key not in circ.signals:
+                break
+            if l == len(net.layers):
+                eps = net.beta * (ref["target"] - circ[f"layer{l}/r"])
+            else:
+                eps = e_above @ np.asarray(net.layers[l].weights)
+            p = ACTIVATIONS[layer.phi].dphi(circ[uh_key]) * eps
+            tm, tr = np.asarray(layer.tau_m, float), np.asarray(layer.tau_r, float)
+            ideal = lead_lag(t, p, tr, tm) if net.errors == "prospective" else p
+            out[f"layer{l} error path (eps, r' eps, error neuron)"] = _local(circ[e_key], ideal, ref[e_key])
+            e_above = circ[e_key]
+    return dict(sorted(out.items(), key=lambda kv: -kv[1]))
