@@ -38,7 +38,7 @@ def load_dataset(task: TaskSpec, dt: float) -> Dataset:
 
 @functools.lru_cache(maxsize=4)
 def _mnist1d(steps: int, seed: int) -> Dataset:
-    try:
+    try:  # imported on first use: it takes a second, and only task specs need it
         from mnist1d.data import get_dataset_args, make_dataset
     except ImportError as exc:
         raise SpecError("the mnist1d package is not installed (pip install mnist1d==0.0.2.post1)",
