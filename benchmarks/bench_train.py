@@ -26,7 +26,7 @@ def _vectors(argv: list[str]) -> None:
     """512-bit vectors for numba on AVX-512 hosts unless ``--vectors 256`` (must run before numba loads)."""
     if "--vectors" in argv and argv[argv.index("--vectors") + 1] == "256":
         return
-    import llvmlite.binding as ll  # noqa: PLC0415 - before numba, by design
+    import llvmlite.binding as ll
 
     features = ll.get_host_cpu_features().flatten()
     if "+avx512f" in features:
@@ -36,19 +36,19 @@ def _vectors(argv: list[str]) -> None:
 
 _vectors(sys.argv)
 
-import argparse  # noqa: E402
-import dataclasses  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
+import argparse
+import dataclasses
+import time
+from pathlib import Path
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from analogvle.integrate.batched import network as bn  # noqa: E402
-from analogvle.integrate.batched.kernel import run_steps  # noqa: E402
-from analogvle.integrate.batched.trained_file import load_curve, save_trained  # noqa: E402
-from analogvle.integrate.batched.training import net_from_spec, task_samples, train  # noqa: E402
-from analogvle.model.datasets import batch_input, batch_target  # noqa: E402
-from analogvle.model.toml import load_spec  # noqa: E402
+from analogvle.integrate.batched import network as bn
+from analogvle.integrate.batched.kernel import run_steps
+from analogvle.integrate.batched.trained_file import load_curve, save_trained
+from analogvle.integrate.batched.training import net_from_spec, task_samples, train
+from analogvle.model.datasets import batch_input, batch_target
+from analogvle.model.toml import load_spec
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks" / "out"

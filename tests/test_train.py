@@ -13,8 +13,10 @@ import pytest
 from test_interrupt import Running
 
 from analogvle.cli import main
+from analogvle.errors import LimitError
 from analogvle.integrate.batched.trained_file import load_curve, load_trained
 from analogvle.integrate.batched.training import net_from_spec, train
+from analogvle.model.budget import Limits, check_budget
 from analogvle.model.toml import load_spec
 from analogvle.workflows.evaluate import forward_spec
 
@@ -129,3 +131,14 @@ def test_ctrl_c_stops_training_at_once_and_writes_nothing(tmp_path):
     run.wait_for("train mnist1d_tiny")
     assert run.interrupt() < 2.0
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_size_guards_take_200_paper_samples_in_one_transient_and_refuse_1000():
+    spec = load_spec(PAPER)
+    weights = load_trained(PAPER_WEIGHTS, spec)
+    x = np.zeros((1000, 360))
+    check_budget(forward_spec(spec, weights, x[:200]), ("reference", "netlist", "circuit"),
+                 limits=Limits(memory=8 * 2**30, netlist=2 * 2**30, circuit_points=5e7, steps=1e10))
+    with pytest.raises(LimitError, match="the run would need 11.3 GB of reference trajectories"):
+        check_budget(forward_spec(spec, weights, x), ("reference", "netlist", "circuit"),
+                     limits=Limits(memory=8 * 2**30, netlist=2 * 2**30, circuit_points=5e7, steps=1e10))

@@ -53,7 +53,7 @@ def cli_evaluate(args) -> int:
     report = check_output_dir(args.report)
     weights = load_trained(args.weights, spec)
     m = evaluate_to(report, spec, weights, samples=args.samples, realization=args.realization, backend=args.backend,
-                    workers=args.workers)
+                    workers=args.workers, allow_large=args.allow_large)
     print(f"accuracy: circuit {100 * m['accuracy_circuit']:.1f} %, reference {100 * m['accuracy_reference']:.1f} %, "
           f"agreement {100 * m['agreement']:.1f} % on {m['samples']} samples ({m['realization']}, "
           f"{m['timings_s']['wall']:.1f} s)")

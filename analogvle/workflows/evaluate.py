@@ -27,6 +27,7 @@ from analogvle.errors import AnalogvleError, SimulationError, SpecError
 from analogvle.files import staged_folder
 from analogvle.integrate.batched.training import task_samples
 from analogvle.integrate.solve import integrate
+from analogvle.model.budget import check_budget
 from analogvle.model.network import NetworkSpec
 from analogvle.model.spec import Spec, TimeSpec
 from analogvle.model.stimulus import InputSpec
@@ -125,15 +126,21 @@ def _chunk_task(spec: Spec, weights, x, realization, backend, traces) -> tuple[s
 
 def evaluate(spec: Spec, weights: list[tuple[np.ndarray, np.ndarray]], *, samples: int = 200, first: int = 0,
              realization: str | None = None, backend: str | None = None, workers: int = 1,
-             traces: int = 4) -> Evaluation:
+             traces: int = 4, allow_large: bool = False) -> Evaluation:
     """Classify ``samples`` samples of the task's evaluation split (from ``first``) in the circuit and the
-    references; ``workers`` > 1 splits them into that many chunks run in parallel processes."""
+    references; ``workers`` > 1 splits them into that many chunks run in parallel processes.
+
+    Each chunk's forward spec is held to the size limits (:mod:`analogvle.model.budget`) before any work;
+    ``allow_large`` skips that check.
+    """
     _, _, xt, yt = task_samples(spec)
     if not 1 <= samples <= len(xt) - first:
         raise SpecError(f"expected 1..{len(xt) - first} samples (the evaluation split holds {len(xt)}), "
                         f"got {samples}", key="--samples")
     idx = np.arange(first, first + samples)
     chunks = [c for c in np.array_split(idx, max(1, min(workers, samples))) if len(c)]
+    for c in chunks:
+        check_budget(forward_spec(spec, weights, xt[c]), ("reference", "netlist", "circuit"), allow=allow_large)
     start = time.perf_counter()
     tasks = [(k, (spec, weights, xt[c], realization, backend, traces if k == 0 else 0)) for k, c in enumerate(chunks)]
     if len(chunks) == 1:
@@ -158,11 +165,13 @@ def evaluate(spec: Spec, weights: list[tuple[np.ndarray, np.ndarray]], *, sample
 
 
 def evaluate_to(out: str | Path, spec: Spec, weights: list[tuple[np.ndarray, np.ndarray]], *, samples: int = 200,
-                realization: str | None = None, backend: str | None = None, workers: int = 1) -> dict:
+                realization: str | None = None, backend: str | None = None, workers: int = 1,
+                allow_large: bool = False) -> dict:
     """:func:`evaluate` and its report installed into the folder ``out`` in one step; returns the metrics."""
     realization = realization or spec.circuit.realization
     with staged_folder(out) as stage:
-        ev = evaluate(spec, weights, samples=samples, realization=realization, backend=backend, workers=workers)
+        ev = evaluate(spec, weights, samples=samples, realization=realization, backend=backend, workers=workers,
+                      allow_large=allow_large)
         metrics = classification_metrics(ev, realization=realization, samples_split=spec.task.train.evaluate_on)
         write_classification_report(stage, ev, metrics, title=f"{spec.name}: the trained network as a circuit")
     return metrics
