@@ -38,15 +38,21 @@ def main() -> None:
     name = args.param.split(".")[-1]
     out = ROOT / "benchmarks" / "out" / f"sweep_{name}"
     start = time.perf_counter()
-    _, rows = sweep(args.spec, seeds=args.seeds, sets=[f"{args.param}={args.values}",
+    values = args.values.split(",")
+    zero = [v for v in values if float(v) == 0.0]  # the ideal circuit: every seed is the same run, so one
+    rows = []
+    for vals, seeds in ((zero, 1), ([v for v in values if v not in zero], args.seeds)):
+        if vals:
+            rows += sweep(args.spec, seeds=seeds, sets=[f"{args.param}={','.join(vals)}",
                                                         f"simulator.reltol={args.reltol}"],
-                    workers=args.workers, out=out, weights=args.weights, samples=args.samples)
+                          workers=args.workers, out=out, weights=args.weights, samples=args.samples)[1]
     wall = time.perf_counter() - start
     table = {}
     for r in rows:
         if r["status"] == "ok":
             table.setdefault(float(r[args.param]), []).append(r)
-    print(f"{args.param}: {len(rows)} runs ({args.seeds} seeds x {len(table)} values, {args.samples} samples each, "
+    print(f"{args.param}: {len(rows)} runs ({args.seeds} seeds x {len(table)} values, one run at 0, {args.samples} "
+          f"samples each, "
           f"reltol {args.reltol}) in {wall:.0f} s; failed: {sum(r['status'] != 'ok' for r in rows)}")
     print(f"| {args.param} | circuit accuracy median [min, max] | reference accuracy | agreement median [min, max] |")
     print("|---|---|---|---|")
@@ -70,7 +76,7 @@ def plot(table: dict, args, path: Path) -> None:
         acc = np.array([float(r["accuracy_circuit"]) for r in table[v]]) * 100
         ax.plot(i + rng.uniform(-0.12, 0.12, acc.size), acc, "o", ms=4, alpha=0.6, color="C0")
         med.append(np.median(acc))
-    ax.plot(x, med, "-", color="C0", label=f"circuit (ngspice), {args.seeds} seeds, median")
+    ax.plot(x, med, "-", color="C0", label=f"circuit (ngspice), {args.seeds} seeds (one at 0), median")
     ref = float(table[values[0]][0]["accuracy_reference"]) * 100
     ax.axhline(ref, color="black", ls="--", lw=1, label=f"reference (rk4), {ref:.1f} %")
     ax.axhline(10, color="grey", ls=":", lw=1, label="chance")

@@ -142,3 +142,13 @@ def test_the_size_guards_take_200_paper_samples_in_one_transient_and_refuse_1000
     with pytest.raises(LimitError, match="the run would need 11.3 GB of reference trajectories"):
         check_budget(forward_spec(spec, weights, x), ("reference", "netlist", "circuit"),
                      limits=Limits(memory=8 * 2**30, netlist=2 * 2**30, circuit_points=5e7, steps=1e10))
+
+
+def test_a_task_spec_is_refused_by_the_signal_pipeline_in_python_too():
+    import analogvle as av
+
+    spec = load_spec(TINY)
+    with pytest.raises(av.SpecError, match="task: a \\[task\\] spec has no input signal to integrate"):
+        av.integrate(spec, method="rk4")
+    with pytest.raises(av.SpecError, match="task: a \\[task\\] spec has no input signal for a circuit"):
+        av.build_netlist(spec)

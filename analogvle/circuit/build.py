@@ -20,6 +20,7 @@ from analogvle.circuit.network import build_network, minimum_b_count
 from analogvle.circuit.nonideal import NonIdeal, noise_node, noise_samples
 from analogvle.circuit.passes import apply_mismatch, check_physical_range, format_summary, get_summary
 from analogvle.circuit.probes import Probe, probe_nodes
+from analogvle.errors import SpecError
 from analogvle.formatting import format_number
 from analogvle.model.inputs import input_values
 from analogvle.model.spec import Spec
@@ -37,6 +38,9 @@ class CircuitBuild:
 
 def build_circuit(spec: Spec, realization: str | None = None) -> CircuitBuild:
     """Elaborate ``spec`` with ``realization`` (default: the spec's) into a complete circuit."""
+    if spec.input is None:
+        raise SpecError("a [task] spec has no input signal for a circuit: evaluate a trained network "
+                        "(analogvle evaluate)", key="task", source=spec.source)
     realization = realization or spec.circuit.realization
     scales = Scales.from_spec(spec.circuit)
     circuit = Circuit(title=f"analogvle netlist: {spec.name} ({realization} realization)")
