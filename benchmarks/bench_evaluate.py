@@ -44,7 +44,7 @@ def main() -> None:
           f"{100 * m['accuracy_circuit']:.1f} %, reference (rk4) {100 * m['accuracy_reference']:.1f} %, gle-euler "
           f"{100 * m['accuracy_gle_euler']:.1f} %; agreement circuit/reference {100 * m['agreement']:.1f} %, "
           f"circuit/gle-euler {100 * m['agreement_gle_euler']:.1f} %; summed-output difference "
-          f"{m['output_sum_max_rel_diff']:.2e}; wall {wall:.0f} s (ngspice {t['ngspice']:.0f} s CPU over "
+          f"{m['output_sum_max_rel_diff']:.2e}; wall {wall:.0f} s (ngspice {t['ngspice']:.0f} s of transient wall time over "
           f"{m['ngspice_points']} points, rk4 {t['reference']:.0f} s, summed over chunks)")
     print(json.dumps({k: v for k, v in m.items() if k not in ("indices", "confusion_circuit", "confusion_reference")}))
 
