@@ -61,6 +61,10 @@ class TrajectoryError(AnalogvleError):
     """A trajectory file is missing, unreadable or not a trajectory file."""
 
 
+class TrainedFileError(AnalogvleError):
+    """A trained-weights file is missing, unreadable, or does not fit the spec's network."""
+
+
 class NetlistError(AnalogvleError):
     """The requested realization cannot build this network."""
 

@@ -6,13 +6,16 @@ import tomllib
 from pathlib import Path
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from analogvle.errors import SpecError
 from analogvle.model.network import LayerSpec, NetworkSpec
 from analogvle.model.settings import SOLVERS, CircuitSpec, CompareSpec, SimulatorSpec
 from analogvle.model.spec import Spec, TimeSpec
 from analogvle.model.stimulus import InputSpec, TargetSpec
+from analogvle.model.task import EVALUATE_ON, INITS, LOSSES, OPTIMIZERS, SCHEDULES, TaskSpec, TrainSpec
 from analogvle.model.toml import SCHEMA, dump_spec, dumps_spec, load_spec, spec_from_dict, spec_to_dict
 from analogvle.registry import BACKENDS, REALIZATIONS
 
@@ -77,6 +80,8 @@ def specs(draw, folder: Path) -> Spec:
     dt = draw(st.sampled_from([0.01, 0.05, 0.1, 0.25]))
     steps = draw(st.integers(4, 40))
     time = TimeSpec(dt=dt, duration=steps * 2 * dt, save_dt=2 * dt, learn_after=draw(st.sampled_from([0.0, dt])))
+    if draw(st.integers(0, 4)) == 0:
+        return draw(task_specs(time))
     inputs = draw(st.integers(1, 2))
     kind = draw(st.sampled_from(["sines", "square", "file"]))
     if kind == "sines":
@@ -113,6 +118,48 @@ def specs(draw, folder: Path) -> Spec:
         ["layer*/r", "layer*/e", "layer1/W", "loss"]), min_size=1, max_size=3)))
     return Spec(name=draw(st.from_regex(r"[a-z][a-z0-9_-]{0,10}", fullmatch=True)), time=time, input=inp, network=net,
                 teacher=teacher, target=target, circuit=circuit, simulator=simulator, compare=compare)
+
+
+@st.composite
+def task_specs(draw, time: TimeSpec) -> Spec:
+    """A classification task: no input, teacher or target; one input, ten outputs, errors on."""
+    errors = draw(st.sampled_from(["prospective", "instantaneous"]))
+    hidden = draw(layers(1, teacher=False, errors=errors))
+    out = LayerSpec(size=10, tau_m=draw(positive), weights=[[draw(floats)] * hidden[-1].size] * 10,
+                    phi=draw(st.sampled_from(["linear", "tanh"])))
+    train = TrainSpec(epochs=draw(st.integers(1, 200)), batch_size=draw(st.integers(1, 100)),
+                      optimizer=draw(st.sampled_from(OPTIMIZERS)), lr=draw(positive),
+                      momentum=draw(st.floats(0.0, 0.99)), schedule=draw(st.sampled_from(SCHEDULES)),
+                      patience=draw(st.integers(0, 5)), factor=draw(st.floats(0.05, 0.95)),
+                      seed=draw(st.integers(0, 99)), init=draw(st.sampled_from(INITS)),
+                      train_samples=draw(st.integers(0, 4000)), test_samples=draw(st.integers(0, 1000)),
+                      test_batch=draw(st.integers(1, 1000)), evaluate_on=draw(st.sampled_from(EVALUATE_ON)))
+    task = TaskSpec(dataset_seed=draw(st.integers(0, 99)), sample_length=time.dt * draw(st.integers(1, 400)),
+                    loss=draw(st.sampled_from(LOSSES)), train=train)
+    return Spec(name=draw(st.from_regex(r"[a-z][a-z0-9_-]{0,10}", fullmatch=True)), time=time, input=None,
+                network=NetworkSpec(inputs=1, layers=(*hidden, out), errors=errors, beta=draw(st.floats(0.0, 2.0))),
+                task=task)
+
+
+def test_a_task_spec_refuses_an_input_and_a_wrong_output_size():
+    spec = load_spec(ROOT / "sims/mnist1d_tiny.toml")
+    raw = spec_to_dict(spec)
+    raw["input"] = {"kind": "sines", "omegas": [1.0]}
+    with pytest.raises(SpecError, match=r"^<dict>: input: a \[task\] feeds its dataset"):
+        spec_from_dict(raw)
+    raw = spec_to_dict(spec)
+    raw["network"]["layer"][-1]["size"] = 9
+    raw["network"]["layer"][-1]["weights"] = raw["network"]["layer"][-1]["weights"][:9]
+    with pytest.raises(SpecError, match=r"network.layer.4.size: expected 10 output neurons"):
+        spec_from_dict(raw)
+    raw = spec_to_dict(spec)
+    raw["task"]["train"]["optimizer"] = "adamw"
+    with pytest.raises(SpecError, match=r"^<dict>: task.train.optimizer: expected one of 'sgd'"):
+        spec_from_dict(raw)
+    raw = spec_to_dict(spec)
+    raw["task"]["train"]["lr_"] = 1.0
+    with pytest.raises(SpecError, match=r"task.train.lr_: unknown key"):
+        spec_from_dict(raw)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,

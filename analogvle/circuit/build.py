@@ -20,6 +20,7 @@ from analogvle.circuit.network import build_network, minimum_b_count
 from analogvle.circuit.nonideal import NonIdeal, noise_node, noise_samples
 from analogvle.circuit.passes import apply_mismatch, check_physical_range, format_summary, get_summary
 from analogvle.circuit.probes import Probe, probe_nodes
+from analogvle.errors import SpecError
 from analogvle.formatting import format_number
 from analogvle.model.inputs import input_values
 from analogvle.model.spec import Spec
@@ -42,6 +43,9 @@ def build_circuit(spec: Spec, realization: str | None = None, *, trims: dict[str
     ``trims``: offset trims a transistor realization measured in simulation (neuron tag → bias in
     model units; :mod:`analogvle.simulate.trim`); other realizations take none.
     """
+    if spec.input is None:
+        raise SpecError("a [task] spec has no input signal for a circuit: evaluate a trained network "
+                        "(analogvle evaluate)", key="task", source=spec.source)
     realization = realization or spec.circuit.realization
     cells = get_cells(realization)
     if REALIZATIONS.has(realization, "transistor"):  # a transistor realization elaborates the whole network

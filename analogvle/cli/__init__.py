@@ -18,12 +18,12 @@ import tempfile
 import traceback
 from pathlib import Path
 
-from analogvle.cli import hardware, pipeline, studies
+from analogvle.cli import hardware, pipeline, studies, training
 from analogvle.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, AnalogvleError
 from analogvle.version import __version__
 
 #: the modules that define sub-commands, in the order ``--help`` lists them
-COMMAND_MODULES = (pipeline, studies, hardware)
+COMMAND_MODULES = (pipeline, studies, training, hardware)
 
 
 class _Parser(argparse.ArgumentParser):

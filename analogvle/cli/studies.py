@@ -7,7 +7,7 @@ import argparse
 from analogvle.cli.options import add_allow_large, load_checked
 from analogvle.files import check_output_file
 from analogvle.workflows.gradients import write_alignment_plot, write_gradients
-from analogvle.workflows.sweep import MAX_RUNS, sweep
+from analogvle.workflows.sweep import MAX_RUNS, MIN_AGREEMENT, sweep
 from analogvle.workflows.sweep import summary as sweep_summary
 
 
@@ -27,6 +27,8 @@ def add_commands(sub: argparse._SubParsersAction) -> dict:
     p.add_argument("--scheduler", default=None, metavar="ADDRESS")
     p.add_argument("--out", default=None, metavar="DIR")
     p.add_argument("--max-runs", type=int, default=MAX_RUNS, help=f"refuse larger plans (default {MAX_RUNS})")
+    p.add_argument("--weights", default=None, metavar="NPZ", help="a [task] spec: the trained network to evaluate")
+    p.add_argument("--samples", type=int, default=200, help="a [task] spec: test samples per run (default 200)")
     for name in ("gradients", "sweep"):
         add_allow_large(sub.choices[name])
     return {"gradients": cli_gradients, "sweep": cli_sweep}
@@ -57,9 +59,10 @@ def _num(value: float | None) -> str:
 
 
 def cli_sweep(args) -> int:
-    spec = load_checked(args, ())
+    spec = load_checked(args, (), task=None)
     out, rows = sweep(spec, seeds=args.seeds, sets=args.sets, workers=args.workers, scheduler=args.scheduler,
-                      out=args.out, max_runs=args.max_runs, allow_large=args.allow_large)
-    line, code = sweep_summary(rows, spec.compare.tolerance)
+                      out=args.out, max_runs=args.max_runs, allow_large=args.allow_large, weights=args.weights,
+                      samples=args.samples)
+    line, code = sweep_summary(rows, MIN_AGREEMENT if spec.task else spec.compare.tolerance)
     print(f"{line}; table {out / 'runs.csv'}, report {out / 'sweep.md'}")
     return code

@@ -26,11 +26,12 @@ from analogvle.model.checks import Value
 from analogvle.model.network import ERROR_MODES, LayerSpec, NetworkSpec
 from analogvle.model.settings import TRAN_METHODS, CircuitSpec, CompareSpec, SimulatorSpec
 from analogvle.model.stimulus import INPUT_KINDS, InputSpec, TargetSpec
+from analogvle.model.task import TaskSpec, TrainSpec
 from analogvle.registry import METHODS
 
 __all__ = [
     "ERROR_MODES", "INPUT_KINDS", "TRAN_METHODS", "CircuitSpec", "CompareSpec", "InputSpec", "LayerSpec",
-    "NetworkSpec", "SimulatorSpec", "Spec", "TargetSpec", "TimeSpec", "check_fixed_step",
+    "NetworkSpec", "SimulatorSpec", "Spec", "TargetSpec", "TaskSpec", "TimeSpec", "TrainSpec", "check_fixed_step",
 ]
 
 
@@ -82,18 +83,21 @@ class Spec(Value):
     """One experiment: the single source of truth for every stage.
 
     ``source`` names where it came from (a file, or ``<python>``) for messages;
-    it does not take part in equality.
+    it does not take part in equality. With a ``task`` (a dataset to classify)
+    the dataset drives the input: ``input`` is None and there is no teacher or
+    target.
     """
 
     name: str
     time: TimeSpec
-    input: InputSpec
+    input: InputSpec | None
     network: NetworkSpec
     teacher: NetworkSpec | None = None
     target: TargetSpec | None = None
     circuit: CircuitSpec = field(default_factory=CircuitSpec)
     simulator: SimulatorSpec = field(default_factory=SimulatorSpec)
     compare: CompareSpec = field(default_factory=CompareSpec)
+    task: TaskSpec | None = None
     source: str = field(default="<python>", compare=False)
 
     def __post_init__(self) -> None:
@@ -108,11 +112,16 @@ class Spec(Value):
                 or not any(ch.isalnum() for ch in name)):
             raise c.fail("name", "expected a file-name safe name (letters, digits, - _ ., not starting with '.'), "
                                  f"got {name!r}")
-        for key, kind in (("time", TimeSpec), ("input", InputSpec), ("network", NetworkSpec),
-                          ("circuit", CircuitSpec), ("simulator", SimulatorSpec), ("compare", CompareSpec)):
+        for key, kind in (("time", TimeSpec), ("network", NetworkSpec), ("circuit", CircuitSpec),
+                          ("simulator", SimulatorSpec), ("compare", CompareSpec)):
             if not isinstance(getattr(self, key), kind):
                 raise c.fail(key, f"expected a {kind.__name__}, got {c.describe(getattr(self, key))}")
         net = self.network
+        if self.task is not None:
+            self._check_task(self.task)
+            return
+        if not isinstance(self.input, InputSpec):
+            raise c.fail("input", f"expected an InputSpec, got {c.describe(self.input)}")
         if self.input.channels != net.inputs:
             raise c.fail("input", f"expected {net.inputs} channel(s) (network.inputs), got {self.input.channels}")
         if self.input.kind == "file":
@@ -128,6 +137,26 @@ class Spec(Value):
         if net.errors != "none" and not self.has_target:
             raise c.fail("network.errors", f"errors = {net.errors!r} needs a [teacher] or a [target]; "
                                            "use errors = 'none' for a forward network")
+
+    def _check_task(self, task: TaskSpec) -> None:
+        if not isinstance(task, TaskSpec):
+            raise c.fail("task", f"expected a TaskSpec, got {c.describe(task)}")
+        net = self.network
+        if self.input is not None:
+            raise c.fail("input", "a [task] feeds its dataset into the network: leave out [input]")
+        if self.teacher is not None or self.target is not None:
+            raise c.fail("task", "give either [task] or [teacher]/[target], not both")
+        if net.inputs != 1:
+            raise c.fail("network.inputs", f"expected 1 ({task.dataset} has one input channel), got {net.inputs}")
+        if net.sizes[-1] != task.classes:
+            raise c.fail(f"network.layer.{len(net.layers)}.size",
+                         f"expected {task.classes} output neurons (one per class of {task.dataset}), "
+                         f"got {net.sizes[-1]}")
+        if net.errors == "none":
+            raise c.fail("network.errors", "a [task] trains with errors: expected 'prospective' or 'instantaneous'")
+        if not c.is_multiple(task.sample_length, self.time.dt):
+            raise c.fail("task.sample_length", f"expected a whole number of steps dt = {self.time.dt}, "
+                                               f"got {task.sample_length}")
 
     def _check_teacher(self, teacher: NetworkSpec) -> None:
         if not isinstance(teacher, NetworkSpec):
@@ -162,7 +191,7 @@ class Spec(Value):
 
     @property
     def has_target(self) -> bool:
-        return self.teacher is not None or self.target is not None
+        return self.teacher is not None or self.target is not None or self.task is not None
 
     @property
     def max_step(self) -> float:

@@ -30,6 +30,7 @@ from analogvle.model.network import LayerSpec, NetworkSpec
 from analogvle.model.settings import CircuitSpec, CompareSpec, SimulatorSpec
 from analogvle.model.spec import Spec, TimeSpec
 from analogvle.model.stimulus import InputSpec, TargetSpec
+from analogvle.model.task import TaskSpec, TrainSpec
 
 #: TOML keys of each table (the schema; README and tests read it)
 INPUT_KEYS = {"sines": ("kind", "omegas", "amplitudes", "phases"),
@@ -37,7 +38,7 @@ INPUT_KEYS = {"sines": ("kind", "omegas", "amplitudes", "phases"),
               "file": ("kind", "path")}
 LAYER_INIT_KEYS = ("init", "seed", "scale")
 SCHEMA: dict[str, tuple[str, ...]] = {
-    "": ("name", "time", "input", "network", "teacher", "target", "circuit", "simulator", "compare"),
+    "": ("name", "time", "input", "network", "teacher", "target", "circuit", "simulator", "compare", "task"),
     "time": tuple(f.name for f in fields(TimeSpec)),
     "input": tuple(dict.fromkeys(k for keys in INPUT_KEYS.values() for k in keys)),
     "network": ("inputs", "errors", "beta", "layer"),
@@ -49,6 +50,8 @@ SCHEMA: dict[str, tuple[str, ...]] = {
     "circuit": tuple(f.name for f in fields(CircuitSpec)),
     "simulator": tuple(f.name for f in fields(SimulatorSpec)),
     "compare": tuple(f.name for f in fields(CompareSpec)),
+    "task": tuple(f.name for f in fields(TaskSpec)),
+    "task.train": tuple(f.name for f in fields(TrainSpec)),
 }
 
 
@@ -121,19 +124,27 @@ class _Reader:
         self.base_dir = base_dir
 
     def spec(self, raw: dict, source: str) -> Spec:
-        top = check_table(raw, "", SCHEMA[""], ("name", "time", "input", "network"))
+        top = check_table(raw, "", SCHEMA[""], ("name", "time", "network") + (() if "task" in raw else ("input",)))
         time_kw = check_table(top["time"], "time", SCHEMA["time"], ("dt", "duration"))
         time = nested("time", lambda: TimeSpec(**time_kw))
         network = nested("network", lambda: self.network(top["network"]))
         teacher = self.teacher(top["teacher"], network.inputs) if "teacher" in top else None
         target = self.target(top["target"]) if "target" in top else None
-        inp = self.input(top["input"], network.inputs)
+        inp = self.input(top["input"], network.inputs) if "input" in top else None
+        task = self.task(top["task"]) if "task" in top else None
         settings = {}
         for name, kind in (("circuit", CircuitSpec), ("simulator", SimulatorSpec), ("compare", CompareSpec)):
             kw = check_table(top.get(name, {}), name, SCHEMA[name])
             settings[name] = nested(name, lambda kind=kind, kw=kw: kind(**kw))
         return Spec(name=top["name"], time=time, input=inp, network=network, teacher=teacher, target=target,
-                    source=source, **settings)
+                    task=task, source=source, **settings)
+
+    @staticmethod
+    def task(raw: Any) -> TaskSpec:
+        t = dict(check_table(raw, "task", SCHEMA["task"]))
+        train_kw = check_table(t.pop("train", {}), "task.train", SCHEMA["task.train"])
+        train = nested("task.train", lambda: TrainSpec(**train_kw))
+        return nested("task", lambda: TaskSpec(train=train, **t))
 
     def target(self, raw: Any) -> TargetSpec:
         t = check_table(raw, "target", SCHEMA["target"], ("kind", "path"))
@@ -243,8 +254,10 @@ def dumps_spec(spec: Spec) -> str:
 
 def spec_to_dict(spec: Spec) -> dict:
     """The TOML-shaped dict of ``spec``: explicit where it matters, defaults of the settings tables left out."""
-    out: dict[str, Any] = {"name": spec.name, "time": _fields(spec.time, keep_all=True),
-                           "input": _input(spec.input), "network": _network(spec.network)}
+    out: dict[str, Any] = {"name": spec.name, "time": _fields(spec.time, keep_all=True)}
+    if spec.input is not None:
+        out["input"] = _input(spec.input)
+    out["network"] = _network(spec.network)
     if spec.teacher is not None:
         out["teacher"] = {"layer": [_layer(layer, teacher=True) for layer in spec.teacher.layers]}
     if spec.target is not None:
@@ -253,6 +266,9 @@ def spec_to_dict(spec: Spec) -> dict:
         table = _fields(getattr(spec, name), keep_all=False)
         if table:
             out[name] = table
+    if spec.task is not None:
+        task = {f.name: getattr(spec.task, f.name) for f in fields(TaskSpec) if f.name != "train"}
+        out["task"] = task | {"train": _fields(spec.task.train, keep_all=True)}
     return out
 
 

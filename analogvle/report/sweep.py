@@ -23,8 +23,12 @@ METRICS = (("final_loss", "final loss ½β‖target − r‖² (last 10 %)"), ("
 
 
 def write_sweep_report(out: Path, rows: Sequence[dict[str, Any]], keys: Sequence[str], *, spec_name: str,
-                       tolerance: float) -> Path:
-    """Write ``out/sweep.md`` and ``out/sweep_<key>.png`` for each swept key; returns the markdown path."""
+                       tolerance: float, metrics: Sequence[tuple[str, str]] = METRICS) -> Path:
+    """Write ``out/sweep.md`` and ``out/sweep_<key>.png`` for each swept key; returns the markdown path.
+
+    ``metrics``: the two (column, label) pairs to plot and tabulate (default final loss and worst nrmse, on log
+    scales; others, e.g. a classification sweep's accuracies, on linear scales).
+    """
     completed = [r for r in rows if r["status"] == "ok"]
     within = sum(r.get("pass") == "true" for r in completed)
     lines = [f"# Sweep of {spec_name}", "",
@@ -35,14 +39,14 @@ def write_sweep_report(out: Path, rows: Sequence[dict[str, Any]], keys: Sequence
     for key in keys or ["seed"]:
         groups = _groups(rows, key if keys else None)
         png = f"sweep_{_safe(key)}.png"
-        _plot(out / png, groups, key if keys else "all runs (over seeds)")
+        _plot(out / png, groups, key if keys else "all runs (over seeds)", metrics)
         lines += [f"## Against {key}" if keys else "## Over seeds", "", f"![{key}]({png})", "",
-                  (f"| {key} | runs | completed | within tolerance | final loss median [q1, q3] "
-                  "| worst nrmse median [q1, q3] |"),
+                  (f"| {key} | runs | completed | within tolerance | {metrics[0][0]} median [q1, q3] "
+                   f"| {metrics[1][0]} median [q1, q3] |"),
                   "|---|---|---|---|---|---|"]
         for label, members in groups.items():
             ok = [r for r in members if r["status"] == "ok"]
-            cells = [_quartiles([_num(r[m]) for r in ok]) for m, _ in METRICS]
+            cells = [_quartiles([_num(r[m]) for r in ok]) for m, _ in metrics]
             passed = sum(r.get("pass") == "true" for r in ok)
             lines.append(f"| {label} | {len(members)} | {len(ok)} | {passed} | {cells[0]} | {cells[1]} |")
         lines.append("")
@@ -64,13 +68,15 @@ def _groups(rows: Sequence[dict[str, Any]], key: str | None) -> dict[str, list[d
         return groups
 
 
-def _plot(path: Path, groups: dict[str, list[dict[str, Any]]], xlabel: str) -> None:
+def _plot(path: Path, groups: dict[str, list[dict[str, Any]]], xlabel: str,
+          metrics: Sequence[tuple[str, str]] = METRICS) -> None:
     fig = Figure(figsize=(5 + 0.6 * len(groups), 7), layout="constrained")
     axes = fig.subplots(2, 1, sharex=True)
     rng = np.random.default_rng(0)
-    for ax, (metric, label) in zip(axes, METRICS):
+    log = tuple(metrics) == METRICS
+    for ax, (metric, label) in zip(axes, metrics):
         data = [np.array([_num(r[metric]) for r in rows if r["status"] == "ok"]) for rows in groups.values()]
-        data = [d[np.isfinite(d) & (d > 0)] for d in data]
+        data = [d[np.isfinite(d) & ((d > 0) if log else True)] for d in data]
         positions = np.arange(len(groups))
         ax.boxplot([d if d.size else [np.nan] for d in data], positions=positions, widths=0.5, showfliers=False)
         for x, d in zip(positions, data):
@@ -80,13 +86,14 @@ def _plot(path: Path, groups: dict[str, list[dict[str, Any]]], xlabel: str) -> N
             if n:
                 ax.annotate(f"{n} failed", (x, 1.0), xycoords=("data", "axes fraction"), ha="center", va="top",
                             color="C3", fontsize=8)
-        if any(d.size for d in data):
+        if log and any(d.size for d in data):
             ax.set_yscale("log")
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
     axes[-1].set_xticks(np.arange(len(groups)), list(groups))
     axes[-1].set_xlabel(xlabel)
-    fig.suptitle(f"final loss and fidelity against {xlabel}", fontweight="bold")
+    what = "final loss and fidelity" if log else " and ".join(label for _, label in metrics)
+    fig.suptitle(f"{what} against {xlabel}", fontweight="bold")
     write_atomic(path, lambda f: fig.savefig(f, format="png", dpi=100))
 
 

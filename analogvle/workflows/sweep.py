@@ -17,6 +17,12 @@ second sweep into the same DIR refuse to start (naming the first); a worker
 killed mid-run fails that run only; bad input — an unknown key, a value of
 the wrong type, a plan above ``max_runs`` or a spec above the size limits —
 is refused before any run starts.
+
+A spec with a classification ``[task]`` sweeps the circuit's classification
+instead (``weights``: a trained.npz): every run is
+:func:`analogvle.workflows.evaluate.evaluate_to` on ``samples`` test samples,
+and its row holds ``accuracy_circuit``, ``accuracy_reference`` and
+``agreement``; ``pass`` means agreement ≥ 98 % and accuracies within 1 point.
 """
 
 from __future__ import annotations
@@ -43,18 +49,23 @@ from tqdm import tqdm
 from analogvle.compare.learning import output_loss
 from analogvle.errors import SweepError
 from analogvle.files import check_output_dir
+from analogvle.integrate.batched.trained_file import load_trained
 from analogvle.model.budget import check_budget
 from analogvle.model.spec import Spec
 from analogvle.model.toml import load_spec, spec_from_dict, spec_to_dict, with_overrides
 from analogvle.model.trajectory import Trajectory, load_trajectory
 from analogvle.report.sweep import write_sweep_report
 from analogvle.version import __version__
+from analogvle.workflows.evaluate import evaluate_to
 from analogvle.workflows.pool import WorkerDied, run_pool
 from analogvle.workflows.run import run as run_pipeline
 from analogvle.workflows.sweep_table import literal, read_rows, sweep_lock, write_rows
 
 FIXED_COLUMNS = ("run_id", "seed")
 METRIC_COLUMNS = ("status", "pass", "worst_nrmse", "final_loss", "wall_time", "fingerprint")
+TASK_COLUMNS = ("status", "pass", "accuracy_circuit", "accuracy_reference", "agreement", "wall_time", "fingerprint")
+TASK_METRICS = (("accuracy_circuit", "circuit accuracy"), ("agreement", "class agreement with the reference"))
+MIN_AGREEMENT, MAX_ACCURACY_GAP = 0.98, 0.01  # a task run passes within these
 FINAL_FRACTION = 0.1  # the final loss averages the last 10 % of the saved points
 SCHEDULER_TIMEOUT = 5.0  # s to connect to a Dask scheduler
 MAX_RUNS = 10_000  # a larger plan needs max_runs=...
@@ -126,9 +137,9 @@ def run_specs(spec: Spec, runs: list[Run], *, allow_large: bool = False) -> dict
     return out
 
 
-def fingerprint(spec: Spec) -> str:
-    """What a run's result depends on: its full spec and the package version (16 hex digits)."""
-    text = json.dumps(spec_to_dict(spec), sort_keys=True, default=str) + __version__
+def fingerprint(spec: Spec, extra: str = "") -> str:
+    """What a run's result depends on: its full spec, the package version and ``extra`` (16 hex digits)."""
+    text = json.dumps(spec_to_dict(spec), sort_keys=True, default=str) + __version__ + extra
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
@@ -137,12 +148,24 @@ def fingerprint(spec: Spec) -> str:
 # ----------------------------------------------------------------------------
 
 
-def execute(spec_dict: dict, source: str, out: str) -> dict[str, Any]:
-    """Run the pipeline for one point (its spec as a TOML dict); never raises: a failure becomes the status."""
+def execute(spec_dict: dict, source: str, out: str, task: tuple[str, int] | None = None) -> dict[str, Any]:
+    """Run the pipeline for one point (its spec as a TOML dict); never raises: a failure becomes the status.
+
+    ``task`` = (trained.npz, samples): evaluate a classification task instead.
+    """
     start = time.perf_counter()
     row: dict[str, Any] = {"status": "ok", "pass": "", "worst_nrmse": math.nan, "final_loss": math.nan}
     try:
         spec = spec_from_dict(spec_dict, source=source)
+        if task is not None:
+            m = evaluate_to(out, spec, load_trained(task[0], spec), samples=task[1], backend="subprocess")
+            row = {"status": "ok", "accuracy_circuit": m["accuracy_circuit"],
+                   "accuracy_reference": m["accuracy_reference"], "agreement": m["agreement"]}
+            ok = m["agreement"] >= MIN_AGREEMENT and abs(m["accuracy_circuit"] - m["accuracy_reference"]) <= \
+                MAX_ACCURACY_GAP
+            row["pass"] = "true" if ok else "false"
+            row["wall_time"] = time.perf_counter() - start
+            return row
         res = run_pipeline(spec, out, backend="subprocess", progress=False)
         row["worst_nrmse"] = float(res.comparison.worst)
         row["pass"] = "true" if res.comparison.passed else "false"
@@ -179,12 +202,23 @@ def sweep(
     progress: bool = True,
     max_runs: int = MAX_RUNS,
     allow_large: bool = False,
+    weights: str | Path | None = None,
+    samples: int = 200,
 ) -> tuple[Path, list[dict[str, Any]]]:
     """Run the sweep of ``spec`` (a Spec or a spec file); returns (DIR, this plan's rows of runs.csv, as text).
 
+    With a ``[task]`` spec, ``weights`` (trained.npz) is required and each run evaluates ``samples`` samples.
     Raises SweepError/SpecError before any run on bad input.
     """
     spec = spec if isinstance(spec, Spec) else load_spec(spec)
+    task = None
+    if spec.task is not None:
+        if weights is None:
+            raise SweepError("a classification task sweeps a trained network: give its weights (--weights)")
+        load_trained(weights, spec)  # refused now, not in every run
+        weights = Path(weights).resolve()
+        task = (str(weights), samples)
+        extra = hashlib.sha256(weights.read_bytes()).hexdigest() + f"/{samples}"
     if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
         raise SweepError(f"seeds: expected an integer >= 1, got {seeds}")
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
@@ -197,12 +231,13 @@ def sweep(
     old_columns, previous = read_rows(table)
     client = _connect(scheduler) if scheduler else None
     keys = [k for k, _ in parsed]
-    columns = list(dict.fromkeys([*FIXED_COLUMNS, *keys, *old_columns, *METRIC_COLUMNS]))
+    metric_columns = TASK_COLUMNS if task else METRIC_COLUMNS
+    columns = list(dict.fromkeys([*FIXED_COLUMNS, *keys, *old_columns, *metric_columns]))
     with sweep_lock(out):
         rows = {rid: row for rid, row in previous.items()}  # other plans' rows stay
         todo = []
         for r in runs:
-            print_ = fingerprint(specs[r.run_id])
+            print_ = fingerprint(specs[r.run_id], extra if task else "")
             old = previous.get(r.run_id)
             done = (old is not None and old.get("status") == "ok" and old.get("fingerprint") == print_
                     and (out / r.run_id / "metrics.json").is_file())
@@ -221,7 +256,7 @@ def sweep(
                    dynamic_ncols=True, disable=not progress)
         last_write = time.monotonic()
         try:
-            with contextlib.closing(_results(todo, specs, spec.source, out, workers, client)) as results:
+            with contextlib.closing(_results(todo, specs, spec.source, out, workers, client, task)) as results:
                 for r, row in results:
                     rows[r.run_id] = {"run_id": r.run_id, "seed": r.seed, **r.params, **row,
                                       "fingerprint": rows[r.run_id]["fingerprint"]}
@@ -241,16 +276,19 @@ def sweep(
                 client.close()
         written = read_rows(table)[1]
         mine = [written[r.run_id] for r in runs]  # as the table holds them (text), old rows and new alike
-        write_sweep_report(out, mine, keys, spec_name=spec.name, tolerance=spec.compare.tolerance)
+        if task:
+            write_sweep_report(out, mine, keys, spec_name=spec.name, tolerance=MIN_AGREEMENT, metrics=TASK_METRICS)
+        else:
+            write_sweep_report(out, mine, keys, spec_name=spec.name, tolerance=spec.compare.tolerance)
     return out, mine
 
 
 def _results(todo: list[Run], specs: dict[str, Spec], source: str, out: Path, workers: int,
-             client) -> Iterator[tuple[Run, dict]]:
+             client, task: tuple[str, int] | None = None) -> Iterator[tuple[Run, dict]]:
     """(run, row) as runs finish, from the Dask client or the local process pool."""
     if not todo:
         return
-    tasks = [(r, (spec_to_dict(specs[r.run_id]), source, str((out / r.run_id).resolve()))) for r in todo]
+    tasks = [(r, (spec_to_dict(specs[r.run_id]), source, str((out / r.run_id).resolve()), task)) for r in todo]
     if client is not None:
         yield from _dask_results(client, tasks)
         return
