@@ -75,7 +75,7 @@ def test_the_paper_init_is_the_committed_runs_init():
 @pytest.mark.parametrize("realization", ["ideal", "passive"])
 def test_the_circuit_classifies_like_the_reference(trained, tmp_path, realization):
     report = tmp_path / "report"
-    assert main(["evaluate", str(TINY), str(trained), "--report", str(report), "--samples", "20",
+    assert main(["evaluate", str(TINY), "--weights", str(trained), "--report", str(report), "--samples", "20",
                  "--realization", realization]) == 0
     m = json.loads((report / "metrics.json").read_text())
     assert m["samples"] == 20 and m["indices"] == list(range(20)) and m["realization"] == realization
@@ -111,9 +111,9 @@ def test_a_mismatch_sweep_of_a_task(trained, tmp_path):
 @pytest.mark.parametrize("argv, message", [
     (["train", "sims/lagnet.toml", "-o", "{tmp}/t.npz"], "sims/lagnet.toml: task: missing"),
     (["run", "sims/mnist1d_tiny.toml", "--out", "{tmp}/o"], "task: a classification task runs with"),
-    (["evaluate", "sims/mnist1d_tiny.toml", "benchmarks/data/mnist1d_adam_s42.npz", "--report", "{tmp}/r"],
+    (["evaluate", "sims/mnist1d_tiny.toml", "--weights", "benchmarks/data/mnist1d_adam_s42.npz", "--report", "{tmp}/r"],
      "layer1/W is (53, 1)"),
-    (["evaluate", "sims/mnist1d.toml", "{tmp}/missing.npz", "--report", "{tmp}/r"], "file not found"),
+    (["evaluate", "sims/mnist1d.toml", "--weights", "{tmp}/missing.npz", "--report", "{tmp}/r"], "file not found"),
     (["sweep", "sims/mnist1d_tiny.toml", "--seeds", "1", "--out", "{tmp}/s"], "give its weights (--weights)"),
     (["train", "sims/mnist1d_tiny.toml", "-o", "sims/mnist1d.toml/t.npz"], "mnist1d.toml is not a directory"),
 ])

@@ -24,7 +24,7 @@ def add_commands(sub: argparse._SubParsersAction) -> dict:
 
     p = sub.add_parser("evaluate", help="classify test samples with the trained network as an ngspice circuit")
     p.add_argument("spec")
-    p.add_argument("weights", help="trained.npz from analogvle train")
+    p.add_argument("--weights", required=True, metavar="NPZ", help="trained.npz from analogvle train")
     p.add_argument("--report", required=True, metavar="DIR")
     p.add_argument("--realization", choices=REALIZATIONS.names(), default=None, help="default: the spec's")
     p.add_argument("--backend", choices=BACKENDS.names(), default=None, help="default: the spec's")
