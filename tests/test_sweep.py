@@ -122,7 +122,7 @@ def test_failed_run_is_recorded_and_a_rerun_redoes_only_what_is_not_ok(tmp_path,
 
 @pytest.mark.slow
 def test_dask_local_cluster_runs_the_same_sweep_with_the_same_results(tmp_path):
-    distributed = pytest.importorskip("dask.distributed")
+    from dask import distributed  # make setup installs the [dask] extra: a missing dask fails here, never skips
     sets = ["circuit.mismatch=0.05", SHORT]
     local, _ = sweep(LAGNET, seeds=2, sets=sets, workers=2, out=tmp_path / "local", progress=False)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
