@@ -37,7 +37,8 @@ class CircuitBuild:
     time_scale: float  # s per model time unit
 
 
-def build_circuit(spec: Spec, realization: str | None = None, *, trims: dict[str, float] | None = None) -> CircuitBuild:
+def build_circuit(spec: Spec, realization: str | None = None, *, trims: dict[str, float] | None = None,
+                  calibrating: bool = False) -> CircuitBuild:
     """Elaborate ``spec`` with ``realization`` (default: the spec's) into a complete circuit.
 
     ``trims``: offset trims a transistor realization measured in simulation (neuron tag → bias in
@@ -48,8 +49,12 @@ def build_circuit(spec: Spec, realization: str | None = None, *, trims: dict[str
                         "(analogvle evaluate)", key="task", source=spec.source)
     realization = realization or spec.circuit.realization
     cells = get_cells(realization)
+    for key, off in (("pdk_mismatch", False), ("bias_scale", 1.0)):
+        if getattr(spec.circuit, key) != off and not REALIZATIONS.has(realization, "transistor"):
+            raise SpecError(f"circuit.{key} = {getattr(spec.circuit, key)} needs a transistor realization (sky130), "
+                            f"not {realization!r}", key=f"circuit.{key}", source=spec.source)
     if REALIZATIONS.has(realization, "transistor"):  # a transistor realization elaborates the whole network
-        return cells.build_circuit(spec, trims=trims)
+        return cells.build_circuit(spec, trims=trims, calibrating=calibrating)
     scales = Scales.from_spec(spec.circuit)
     circuit = Circuit(title=f"analogvle netlist: {spec.name} ({realization} realization)")
     nonideal = NonIdeal.from_spec(spec)
