@@ -78,6 +78,7 @@ class Sky130Cells:
         hardware.update(account(circuit, cells.supply, *neurons_and_synapses(spec)))
         hardware["offset_trims_units"] = dict(trims or {})
         hardware["trim"] = spec.circuit.trim
+        hardware["plastic_synapses"] = sum(layer.size * layer.fan_in for layer in spec.network.layers if layer.plastic)
         if alters:
             z = np.array(list(alters.values()))
             hardware["pdk_mismatch"] = {"seed": spec.circuit.seed, "devices": len(z),

@@ -49,6 +49,7 @@ def learning_line(e, eta: float) -> None:
     """The learning multipliers' bias line (its own reference current) and the learn_after control voltages."""
     cal, c = e.cal, e.c
     iref = cal.LEARN_M * S_E * eta / ETA_DESIGN * LEARN_GAIN * IREF * e.bias_scale
+    e.learn_iref = iref
     c.comment("")
     c.comment(f"==== learning: multipliers on their own bias line ({format_number(iref)} A: eta = {format_number(eta)}),"
               " learn_after gates, weight capacitors")
@@ -74,6 +75,8 @@ def learning_synapse(e, l: int, i: int, j: int, pre: tuple[str, str], e_node: st
     tag = f"l{l}_n{i}_j{j}"
     lo, dump = f"lo_{tag}", f"dump_{tag}"
     mult = lib.gilbert(e.cells, "learn_gil", 1.0, shift=True)
+    # on its own line: tail + two output copies + two follower tails of that line's current (design share)
+    e.cells.supply[mult] = 4 * e.learn_iref / e.bias_scale
     gate = lib.learn_gate(e.cells)
     ip, in_ = pre
     e.add_instance(f"XLM_{tag}", (ip, in_, e_node, "cm", lo, *LEARN_BUS), mult, owner,
