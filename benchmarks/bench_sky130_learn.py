@@ -31,9 +31,9 @@ FIG = ROOT / "docs" / "figures"
 PY = [sys.executable, "-m", "analogvle"]
 MC_SPEC = "sims/lagnet_sky130_mc.toml"
 LEARNS = 5.0  # the criterion: loss ratio >= 5
-# σ of a weak-inversion current from the PDK's Vth mismatch of the typical device (nfet 4/2 and 2/4 µm:
-# σVth ≈ 1.2 mV; σI/I = σVth/(n UT), n ≈ 1.4): the behavioural model's `mismatch` for the same σ of gm
-SIGMA_GM = 0.034
+# σ of a weak-inversion current from the PDK's Vth mismatch of the typical nfet (4/2 and 2/4 µm:
+# σVth = 1.25-1.31 mV with the geometry factors; σI/I = σVth/(n UT), n = 1/κ = 1.4): 3.5 %, the behavioural `mismatch`
+SIGMA_GM = 0.035
 
 
 def sh(args: list[str]) -> float:

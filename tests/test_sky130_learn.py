@@ -104,7 +104,7 @@ def test_bias_scale_scales_the_currents_and_the_time_unit():
 
 
 @pytest.mark.parametrize("args,key", [
-    (["netlist", str(MC), "--realization", "ideal"], "circuit.pdk_mismatch"),
+    (["netlist", str(MC), "--realization", "ideal"], "circuit.pdk_mismatch = True needs a transistor"),
     (["netlist", str(ROOT / "sims" / "hidden.toml"), "--realization", "sky130"], "plastic = true"),
 ])
 def test_what_cannot_be_built_is_a_one_line_exit_2(args, key, tmp_path, capsys):

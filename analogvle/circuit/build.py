@@ -20,7 +20,7 @@ from analogvle.circuit.network import build_network, minimum_b_count
 from analogvle.circuit.nonideal import NonIdeal, noise_node, noise_samples
 from analogvle.circuit.passes import apply_mismatch, check_physical_range, format_summary, get_summary
 from analogvle.circuit.probes import Probe, probe_nodes
-from analogvle.errors import SpecError
+from analogvle.errors import NetlistError, SpecError
 from analogvle.formatting import format_number
 from analogvle.model.inputs import input_values
 from analogvle.model.spec import Spec
@@ -51,8 +51,8 @@ def build_circuit(spec: Spec, realization: str | None = None, *, trims: dict[str
     cells = get_cells(realization)
     for key, off in (("pdk_mismatch", False), ("bias_scale", 1.0)):
         if getattr(spec.circuit, key) != off and not REALIZATIONS.has(realization, "transistor"):
-            raise SpecError(f"circuit.{key} = {getattr(spec.circuit, key)} needs a transistor realization (sky130), "
-                            f"not {realization!r}", key=f"circuit.{key}", source=spec.source)
+            raise NetlistError(f"{spec.source or spec.name}: circuit.{key} = {getattr(spec.circuit, key)} needs a "
+                               f"transistor realization (sky130), not {realization!r}")
     if REALIZATIONS.has(realization, "transistor"):  # a transistor realization elaborates the whole network
         return cells.build_circuit(spec, trims=trims, calibrating=calibrating)
     scales = Scales.from_spec(spec.circuit)
