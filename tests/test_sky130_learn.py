@@ -18,9 +18,16 @@ from analogvle.circuit.cells.sky130.mismatch import devices, matching_constants,
 from analogvle.cli import main
 from analogvle.model.toml import load_spec
 from analogvle.netlist.netlist import build_netlist
-from analogvle.simulate.run import simulate
+from analogvle.simulate.run import simulate, trimmed_netlist
+from analogvle.workflows.run import supply_power
 
 ROOT = Path(__file__).resolve().parent.parent
+POWER_W = 1.91e-6  # README: mean supply power of the learning LagNet (1000-unit run)
+UPDATE_J = 8.6e-12  # README: learning energy per synaptic update per model time unit
+
+
+def within_3x(measured: float, claimed: float) -> bool:
+    return claimed / 3 <= measured <= 3 * claimed
 LAGNET = ROOT / "sims" / "lagnet.toml"
 MC = ROOT / "sims" / "lagnet_sky130_mc.toml"
 
@@ -51,7 +58,12 @@ def test_the_learning_network_is_transistors_only():
 
 def test_weights_hold_before_learn_after_and_follow_e_x_after():
     spec = variant(LAGNET, 4.0, 2.0, trim="none")
-    traj = simulate(spec, progress=False)
+    netlist = trimmed_netlist(spec, "sky130", "shared")  # trim = "none": the plain netlist, no calibration runs
+    traj = simulate(spec, netlist=netlist, progress=False)
+    # power as the README states it for the 1000-unit run (1.91 µW; learning 8.6 pJ per synaptic update per unit)
+    power = supply_power(netlist.summary["hardware"], traj)
+    assert within_3x(power["power_W"], POWER_W)
+    assert within_3x(power["energy_per_synaptic_update_per_time_unit_J"], UPDATE_J)
     t, W, e = traj.t, traj["layer1/W"][:, :, 0], traj["layer1/e"]
     before = t <= 1.95
     # holding: the gate steers the multiplier current away from the capacitor (measured drift 1e-3 over 2 units)
