@@ -98,10 +98,22 @@ def sweep_rows(folder: Path) -> list[dict]:
     return rows
 
 
+def drift_per_unit(trim_units: float) -> float:
+    """Weight drift (weight units per model time unit, at W = 0) of an untrimmed multiplier whose trim is ``trim_units``."""
+    from analogvle.circuit.cells.sky130.calibration import load_calibration
+    from analogvle.circuit.cells.sky130.pdk import UT
+    cal = load_calibration()
+    return -trim_units * cal.I0 / cal.C_w * cal.Wmax * cal.kappa_w / (2 * UT) * cal.T_unit_s
+
+
 def spread(rows: list[dict]) -> dict:
     ok = [r for r in rows if r.get("loss_ratio_circuit") is not None]
     if not ok:
         return {}
+    drifts = [drift_per_unit(v) for r in ok for k, v in (r.get("offset_trims_units") or {}).items()
+              if k.startswith("m_")]
+    extra = {"multiplier_drift_per_unit_mean_std_maxabs": [float(np.mean(drifts)), float(np.std(drifts)),
+                                                           float(np.max(np.abs(drifts)))]} if drifts else {}
     ratio = np.array([r["loss_ratio_circuit"] for r in ok])
     w = np.array([r["W1"] for r in ok])
     loss = np.array([r["final_loss"] for r in ok])
@@ -110,7 +122,9 @@ def spread(rows: list[dict]) -> dict:
             "loss_ratio_median_min_max": [float(np.median(ratio)), float(ratio.min()), float(ratio.max())],
             "final_loss_median_p90": [float(np.median(loss)), float(np.percentile(loss, 90))],
             "W1_mean": w.mean(0).tolist(), "W1_std": w.std(0).tolist(),
-            "W1_reference": ok[0]["W1_reference"], "loss_ratio_reference": ok[0]["loss_ratio_reference"]}
+            "W1_reference": ok[0]["W1_reference"], "loss_ratio_reference": ok[0]["loss_ratio_reference"],
+            "W1_within_0.25_fraction": float(np.mean(np.linalg.norm(w - np.array(ok[0]["W1_reference"]), axis=1) < 0.25)),
+            **extra}
 
 
 def summary() -> None:
@@ -119,9 +133,9 @@ def summary() -> None:
     if wall.exists() and res["long"]:
         res["long"]["command_wall_s"] = json.loads(wall.read_text())["wall_s"]
     mc_rows = sweep_rows(OUT / "mc")
-    res["mc"] = {t: spread([r for r in mc_rows if r.get("trim") == f'"{t}"' or r.get("trim") == t])
+    res["mc"] = {t: spread([r for r in mc_rows if r.get("circuit.trim") in (t, f"\"{t}\"")])
                  for t in ("full", "nodes")}
-    res["mc_rows"] = [{k: r.get(k) for k in ("seed", "trim", "loss_ratio_circuit", "W1", "final_loss",
+    res["mc_rows"] = [{k: r.get(k) for k in ("seed", "circuit.trim", "loss_ratio_circuit", "W1", "final_loss",
                                              "offset_trims_units")} for r in mc_rows]
     res["behavioural"] = spread(sweep_rows(OUT / "behavioural"))
     res["behavioural_sigma_gm"] = SIGMA_GM
@@ -138,8 +152,8 @@ def plots(res: dict, mc_rows: list[dict]) -> None:
 
     rows = [r for r in res["bias"] if r.get("loss_ratio_circuit") is not None]
     if rows:
-        rows.sort(key=lambda r: float(r["bias_scale"]))
-        s = [float(r["bias_scale"]) for r in rows]
+        rows.sort(key=lambda r: float(r["circuit.bias_scale"]))
+        s = [float(r["circuit.bias_scale"]) for r in rows]
         fig, ax = plt.subplots(1, 3, figsize=(12, 3.4))
         ax[0].loglog(s, [1e6 * r["power_W"] for r in rows], "o-")
         ax[0].set(xlabel="bias_scale (IREF = 10 nA x)", ylabel="power (µW)")
@@ -152,7 +166,7 @@ def plots(res: dict, mc_rows: list[dict]) -> None:
         fig.tight_layout()
         fig.savefig(FIG / "sky130_learn_bias.png", dpi=90)
         plt.close(fig)
-    groups = {t: [r for r in mc_rows if r.get("loss_ratio_circuit") is not None and t in str(r.get("trim"))]
+    groups = {t: [r for r in mc_rows if r.get("loss_ratio_circuit") is not None and t in str(r.get("circuit.trim"))]
               for t in ("nodes", "full")}
     if any(groups.values()):
         fig, ax = plt.subplots(1, 2, figsize=(10, 3.6))
