@@ -20,7 +20,7 @@ from analogvle.circuit.network import build_network, minimum_b_count
 from analogvle.circuit.nonideal import NonIdeal, noise_node, noise_samples
 from analogvle.circuit.passes import apply_mismatch, check_physical_range, format_summary, get_summary
 from analogvle.circuit.probes import Probe, probe_nodes
-from analogvle.errors import SpecError
+from analogvle.errors import NetlistError, SpecError
 from analogvle.formatting import format_number
 from analogvle.model.inputs import input_values
 from analogvle.model.spec import Spec
@@ -37,7 +37,8 @@ class CircuitBuild:
     time_scale: float  # s per model time unit
 
 
-def build_circuit(spec: Spec, realization: str | None = None, *, trims: dict[str, float] | None = None) -> CircuitBuild:
+def build_circuit(spec: Spec, realization: str | None = None, *, trims: dict[str, float] | None = None,
+                  calibrating: bool = False) -> CircuitBuild:
     """Elaborate ``spec`` with ``realization`` (default: the spec's) into a complete circuit.
 
     ``trims``: offset trims a transistor realization measured in simulation (neuron tag → bias in
@@ -48,8 +49,12 @@ def build_circuit(spec: Spec, realization: str | None = None, *, trims: dict[str
                         "(analogvle evaluate)", key="task", source=spec.source)
     realization = realization or spec.circuit.realization
     cells = get_cells(realization)
+    for key, off in (("pdk_mismatch", False), ("bias_scale", 1.0)):
+        if getattr(spec.circuit, key) != off and not REALIZATIONS.has(realization, "transistor"):
+            raise NetlistError(f"{spec.source or spec.name}: circuit.{key} = {getattr(spec.circuit, key)} needs a "
+                               f"transistor realization (sky130), not {realization!r}")
     if REALIZATIONS.has(realization, "transistor"):  # a transistor realization elaborates the whole network
-        return cells.build_circuit(spec, trims=trims)
+        return cells.build_circuit(spec, trims=trims, calibrating=calibrating)
     scales = Scales.from_spec(spec.circuit)
     circuit = Circuit(title=f"analogvle netlist: {spec.name} ({realization} realization)")
     nonideal = NonIdeal.from_spec(spec)

@@ -271,7 +271,9 @@ class Circuit:
     ``options`` are simulator options (name → value, or None for a flag),
     ``init`` simulator settings that must hold before the circuit is read
     (name → value, or None for a flag), ``saves`` the nodes to keep, ``notes``
-    non-idealities to report. ``solver`` is the matrix solver asked for:
+    non-idealities to report. ``ics`` are initial node voltages (``.ic``: held
+    while the DC operating point is solved), ``control`` commands run after the
+    circuit is read and before its analyses (a ``.control`` block, e.g. ``alter``). ``solver`` is the matrix solver asked for:
     "klu" or "sparse" (written as a flag option), or "auto" (nothing written;
     the run resolves it against the loaded ngspice, :mod:`analogvle.simulate.solver`).
     """
@@ -288,6 +290,8 @@ class Circuit:
     analyses: list[Analysis] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     solver: str = "auto"
+    ics: dict[str, float] = field(default_factory=dict)
+    control: list[str] = field(default_factory=list)
 
     def add(self, item: Item) -> Item:
         self.items.append(item)

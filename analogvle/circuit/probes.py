@@ -14,6 +14,8 @@ class Probe:
     ``(V(node) − offset) / scale``: ``scale`` in volts per model unit, ``offset``
     in volts at model zero. ``quantity`` "i" reads the branch current of the
     voltage source named ``node`` instead (ngspice's ``i(name)``; scale in A per unit).
+    ``saturation`` (a weight stored as a voltage): the model value is
+    ``saturation·tanh((V(node) − offset) / scale)``.
     """
 
     nodes: tuple[str, ...]
@@ -21,6 +23,7 @@ class Probe:
     scale: float
     offset: float = 0.0
     quantity: str = "v"
+    saturation: float | None = None
 
     def vectors(self) -> tuple[str, ...]:
         """The simulator vectors this probe reads: ``v(node)`` or ``i(source)``, lower case."""

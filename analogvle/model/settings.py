@@ -11,6 +11,7 @@ from analogvle.registry import BACKENDS, REALIZATIONS
 TRAN_METHODS = ("trap", "gear")
 #: the matrix solver: "auto" (KLU when the loaded ngspice has it, else Sparse 1.3), or either one explicitly
 SOLVERS = ("auto", "sparse", "klu")
+TRIMS = ("full", "nodes", "none")  # a transistor realization's start-up calibration
 
 
 @dataclass(frozen=True, eq=False)
@@ -31,6 +32,9 @@ class CircuitSpec(Value):
     weight_rail: float | None = None  # weights and biases clip at +-weight_rail, model units
     noise: float = 0.0  # RMS noise at every summing node, model units
     noise_dt: float | None = None  # time between noise samples (default save_dt), model time units
+    pdk_mismatch: bool = False  # sky130: a die drawn from the PDK's Vth mismatch by seed
+    bias_scale: float = 1.0  # sky130: every bias and input current times this (time unit / this)
+    trim: str = "full"  # sky130 start-up calibration: "full", "nodes" (no multiplier trims) or "none"
 
     def __post_init__(self) -> None:
         for name in ("time_scale", "v_scale", "g_unit", "c_unit"):
@@ -39,6 +43,9 @@ class CircuitSpec(Value):
         for name in ("mismatch", "g_out_ratio", "noise"):
             self._set(name, c.number(getattr(self, name), name, nonneg=True))
         self._set("seed", c.integer(self.seed, "seed"))
+        self._set("pdk_mismatch", c.boolean(self.pdk_mismatch, "pdk_mismatch"))
+        self._set("bias_scale", c.number(self.bias_scale, "bias_scale", positive=True))
+        self._set("trim", c.choice(self.trim, "trim", TRIMS))
         self._set("multiplier_offset", c.number(self.multiplier_offset, "multiplier_offset"))
         for name in ("leak_tau", "synapse_linear_range", "weight_rail", "noise_dt"):
             self._set(name, c.optional_number(getattr(self, name), name, positive=True))

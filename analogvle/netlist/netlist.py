@@ -68,13 +68,13 @@ def write_circuit(name: str, circuit: Circuit, probes: dict[str, Probe], time_sc
 
 
 def build_netlist(spec: Spec, realization: str | None = None, *, writer: NgspiceWriter | None = None,
-                  trims: dict[str, float] | None = None) -> Netlist:
+                  trims: dict[str, float] | None = None, calibrating: bool = False) -> Netlist:
     """Elaborate ``spec`` into a runnable :class:`Netlist` (``realization`` default: the spec's).
 
     Raises :class:`~analogvle.errors.NetlistError` when the realization cannot build the spec
     or a component leaves its physical range.
     """
-    built = build_circuit(spec, realization, trims=trims)
+    built = build_circuit(spec, realization, trims=trims, calibrating=calibrating)
     return write_circuit(spec.name, built.circuit, built.probes, built.time_scale, built.summary, writer)
 
 

@@ -60,9 +60,13 @@ class NgspiceWriter:
         if options:
             lines.append(".options " + " ".join(k if v is None else f"{k}={self.format_value(v)}"
                                                 for k, v in options.items()))
+        if circuit.ics:
+            lines.append(".ic " + " ".join(f"v({n})={self.format_value(v)}" for n, v in circuit.ics.items()))
         if circuit.saves:
             lines += self.format_saves(circuit.saves)
         lines += [self.format_analysis(a) for a in circuit.analyses]
+        if circuit.control:  # commands only (no run): both backends then run the analyses above
+            lines += [".control", *circuit.control, ".endc"]
         return lines
 
     def format_saves(self, nodes: list[str], per_line: int = 8) -> list[str]:

@@ -31,6 +31,8 @@ def map_probes(probes: dict[str, Probe], time_scale: float, vectors: dict[str, n
     signals = {}
     for name, probe in probes.items():
         columns = [(np.asarray(vectors[v]).real - probe.offset) / probe.scale for v in probe.vectors()]
+        if probe.saturation is not None:
+            columns = [probe.saturation * np.tanh(col) for col in columns]
         if int(np.prod(probe.shape)) != len(columns):
             raise SimulationError(f"probe {name!r}: {len(columns)} nodes do not fill shape {probe.shape}")
         resampled = np.stack([_interp(save_times, t_model, col) for col in columns], axis=1)

@@ -149,7 +149,10 @@ def hardware_section(spec: Spec, summary: dict, ref, circ, stage: Path) -> str:
                       f"the transient's VDD current); per neuron {1e9 * hardware['power_per_neuron_W']:.3g} nW, per "
                       f"synapse {1e9 * hardware['power_per_synapse_W']:.3g} nW (split by the cells' design bias "
                       f"currents); energy per synapse per model time unit "
-                      f"{1e12 * hardware['energy_per_synapse_per_time_unit_J']:.3g} pJ. Area "
+                      f"{1e12 * hardware['energy_per_synapse_per_time_unit_J']:.3g} pJ"
+                      + (f"; learning {1e12 * hardware['energy_per_synaptic_update_per_time_unit_J']:.3g} pJ per "
+                         "synaptic update per model time unit" if "energy_per_synaptic_update_per_time_unit_J" in hardware
+                         else "") + ". Area "
                       f"{1e-6 * hardware['area_total_um2']:.3g} mm² ({hardware['area_per_neuron_um2']:.0f} µm² per "
                       f"neuron, {hardware['area_per_synapse_um2']:.0f} µm² per synapse); {hardware['area_assumption']}.")]
     m = hardware["mapping"]
@@ -170,7 +173,12 @@ def supply_power(hardware: dict, circ) -> dict:
     total = sum(design.values())
     share = {k: power * v / total for k, v in design.items()}
     per_synapse = share["synapses"] / max(hardware["synapses"], 1)
-    return {"vdd_V": vdd, "power_W": power, "power_chip_W": power * chip / total, "power_by_part_W": share,
+    learning = {}
+    if hardware.get("plastic_synapses"):  # the learning multiplier and gate of one plastic synapse
+        per_update = share.get("learning", 0.0) / hardware["plastic_synapses"]
+        learning = {"power_per_plastic_synapse_learning_W": per_update,
+                    "energy_per_synaptic_update_per_time_unit_J": per_update * hardware["mapping"]["T_unit_s"]}
+    return {**learning, "vdd_V": vdd, "power_W": power, "power_chip_W": power * chip / total, "power_by_part_W": share,
             "power_per_neuron_W": share["neurons"] / max(hardware["neurons"], 1), "power_per_synapse_W": per_synapse,
             "energy_per_synapse_per_time_unit_J": per_synapse * hardware["mapping"]["T_unit_s"],
             "power_note": "measured mean VDD current x 1.8 V (r-probes included in power_W, excluded from "

@@ -22,6 +22,8 @@ import numpy as np
 from analogvle.circuit.build import CircuitBuild
 from analogvle.circuit.cells.sky130.calibration import load_calibration
 from analogvle.circuit.cells.sky130.hardware import account
+from analogvle.circuit.cells.sky130.learning import S_E
+from analogvle.circuit.cells.sky130.mismatch import mismatch_alters
 from analogvle.circuit.cells.sky130.network import build_network, check_spec
 from analogvle.circuit.cells.sky130.pdk import INIT, OPTIONS, PDK_VERSION, model_library, pdk_root
 from analogvle.circuit.ir import Circuit, Tran
@@ -47,26 +49,49 @@ class Sky130Cells:
     def filter_cell(self, b, **kwargs) -> None:
         raise NetlistError("the sky130 realization builds whole networks (build_circuit), not single filter cells")
 
-    def build_circuit(self, spec: Spec, corner: str = "tt", trims: dict[str, float] | None = None) -> CircuitBuild:
+    def build_circuit(self, spec: Spec, corner: str = "tt", trims: dict[str, float] | None = None,
+                      calibrating: bool = False) -> CircuitBuild:
         """Elaborate ``spec`` on transistors at the characterization's mapping.
 
-        ``trims``: neuron tag ("l1_n0") → bias in model units that nulls that neuron's ŭ at x = 0
-        (measured by :func:`analogvle.simulate.trim.trim_offsets`; a chip's start-up trim DACs).
+        ``trims``: tag → trim current in model units (I0): "l1_n0" nulls that neuron's ŭ at x = 0,
+        "p_l1_n0" / "eo_l1_n1" an error neuron's p / error-cell output, "m_l1_n0_j0" a learning
+        multiplier's offset (measured by :mod:`analogvle.simulate.trim`; a chip's start-up trim DACs).
+        ``calibrating``: the calibration's circuit (learn_after gates off, dump currents probed).
+        With ``[circuit] pdk_mismatch`` every FET gets its die's delvto (:mod:`.mismatch`, seed ``circuit.seed``).
         """
         cal = load_calibration()
-        t = cal.T_unit_s
+        t = cal.T_unit_s / spec.circuit.bias_scale
         circuit = Circuit(title=f"analogvle netlist: {spec.name} (sky130 realization, corner {corner})",
                           libraries=[model_library(corner)], init=dict(INIT))
         check_spec(spec)
-        probes, counts, cells = build_network(spec, cal, circuit, target_samples(spec), trims or {})
+        probes, counts, cells = build_network(spec, cal, circuit, target_samples(spec), trims or {}, calibrating)
         circuit.subckts = list(cells.subckts.values())
         circuit.options = {**OPTIONS, "method": "gear"}
-        circuit.saves = sorted(probe_nodes(probes)) + ["i(vdd)"]
+        circuit.saves = sorted(probe_nodes(probes)) + sorted({v for p in probes.values() if p.quantity == "i"
+                                                              for v in p.vectors()} | {"i(vdd)"})
         circuit.analyses = [Tran(step=spec.time.save_dt * t, stop=spec.time.duration * t,
                                  max_step=MAX_STEP * t, uic=False)]
-        hardware = hardware_summary(cal, counts, circuit)
+        alters: dict[str, float] = {}
+        if spec.circuit.pdk_mismatch:
+            circuit.control, alters = mismatch_alters(circuit, spec.circuit.seed)
+        hardware = hardware_summary(cal, counts, circuit, spec.circuit.bias_scale)
         hardware.update(account(circuit, cells.supply, *neurons_and_synapses(spec)))
         hardware["offset_trims_units"] = dict(trims or {})
+        hardware["trim"] = spec.circuit.trim
+        hardware["plastic_synapses"] = sum(layer.size * layer.fan_in for layer in spec.network.layers if layer.plastic)
+        if alters:
+            z = np.array(list(alters.values()))
+            hardware["pdk_mismatch"] = {"seed": spec.circuit.seed, "devices": len(z),
+                                        "delvto_rms_V": float(np.sqrt(np.mean(z ** 2))),
+                                        "delvto_max_abs_V": float(np.max(np.abs(z)))}
+        notes = ["transistor-level: every cell is its sky130 devices (tt, 27 C)"]
+        if alters:
+            notes.append(f"PDK mismatch: die {spec.circuit.seed} (delvto of {len(alters)} FETs drawn with the PDK's sigma)")
+        if spec.network.errors != "none" and any(layer.gamma for layer in spec.network.layers):
+            notes.append("nudging gamma*e is not built (|gamma| <= 0.01 is left out)")
+        if spec.network.plastic:
+            notes.append(f"errors at V = VCM + e*VU/{S_E:g}; layer-1 weights on MIM capacitors, learning multipliers "
+                         "on their own bias line, learn_after as transmission gates")
         summary = get_summary(circuit)
         net = spec.network
         summary.update(spec=spec.name, realization="sky130",
@@ -74,7 +99,7 @@ class Sky130Cells:
                        network=" -> ".join(map(str, (net.inputs,) + net.sizes)), errors=net.errors,
                        target=("none" if net.errors == "none" else
                                "ideal teacher, sampled" if spec.teacher is not None else "sampled"), b_minimum=0,
-                       non_idealities=["transistor-level: every cell is its sky130 devices (tt, 27 C)"],
+                       non_idealities=notes,
                        hardware=hardware)
         circuit.header = [
             *format_summary(summary),
@@ -85,6 +110,12 @@ class Sky130Cells:
              "no offset trims (analogvle simulate/run add per-neuron trims measured at x = 0)"),
             "run: ngspice -b -r out.raw THIS_FILE.cir (with the .spiceinit beside it)",
         ]
+        if spec.circuit.bias_scale != 1.0:
+            circuit.header.insert(len(circuit.header) - 1, f"bias_scale {spec.circuit.bias_scale:g}: every bias and "
+                                  f"input current x {spec.circuit.bias_scale:g}, 1 model time unit = {t * 1e6:.4g} us")
+        if alters:
+            circuit.header.insert(len(circuit.header) - 1, f"PDK mismatch die {spec.circuit.seed}: the .control block "
+                                  "alters every FET's delvto (sigma from the PDK; analogvle/circuit/cells/sky130/mismatch.py)")
         return CircuitBuild(circuit, probes, summary, t)
 
 
@@ -126,7 +157,7 @@ def mapping_lines(cal) -> list[str]:
     ]
 
 
-def hardware_summary(cal, counts: dict[str, int], circuit: Circuit) -> dict:
+def hardware_summary(cal, counts: dict[str, int], circuit: Circuit, bias_scale: float = 1.0) -> dict:
     """The mapping and the device counts, for metrics.json."""
     devices = {"nfet": 0, "pfet": 0, "mim": 0}
     per_sub = {s.name: s for s in circuit.subckts}
@@ -148,5 +179,7 @@ def hardware_summary(cal, counts: dict[str, int], circuit: Circuit) -> dict:
             count(el.params["subckt"], 1)
     keys = ("VCM", "VU", "kappa", "I0", "G", "T_unit_s", "C_membrane", "C_error", "Wmax", "kappa_w", "w_offset_V",
             "VREF_SYN", "VREF_GP", "VREF_GN", "IX0", "XM")
-    return {"pdk": f"sky130 {PDK_VERSION}", "corner": "tt", "mapping": {k: cal.values[k] for k in keys},
+    mapping = {k: cal.values[k] for k in keys}
+    mapping.update(T_unit_s=cal.T_unit_s / bias_scale, I0=cal.I0 * bias_scale, bias_scale=bias_scale)
+    return {"pdk": f"sky130 {PDK_VERSION}", "corner": "tt", "mapping": mapping,
             "mapping_source": cal.source, "cell_instances": dict(sorted(counts.items())), "devices": devices}

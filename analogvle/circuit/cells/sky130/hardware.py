@@ -46,6 +46,8 @@ def category(instance_owner: str, role: str, cell: str) -> str:
         return "probes"
     if instance_owner.startswith("input"):
         return "input"
+    if cell.startswith("learn_"):
+        return "learning"
     if cell.startswith(("syn", "gil")) or role.startswith(("W ", "eps term")):
         return "synapses"
     return "neurons"
@@ -56,7 +58,7 @@ def account(circuit: Circuit, supply: dict[str, float], n_neurons: int, n_synaps
     subs = {s.name: s for s in circuit.subckts}
     memo: dict = {}
     area = {"neurons": [0.0, 0.0], "synapses": [0.0, 0.0], "input": [0.0, 0.0], "probes": [0.0, 0.0],
-            "bias": [0.0, 0.0]}
+            "bias": [0.0, 0.0], "learning": [0.0, 0.0]}
     current = {k: 0.0 for k in area}
     for el in circuit.items:
         if getattr(el, "primitive", None) is None or el.primitive.name != "instance" or el.params["subckt"] not in subs:

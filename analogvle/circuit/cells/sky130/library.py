@@ -284,5 +284,18 @@ def weight_cap(cells: CellSet, name: str, c_farad: float) -> str:
     return cells.add(sub)
 
 
+def learn_gate(cells: CellSet, name: str = "learn_gate", w: float = 0.5, l: float = 0.5) -> str:
+    """The learn_after switch: two transmission gates steer the learning current into the weight or a dump node."""
+    sub = Subckt(name, ("in", "w", "dump", "lrn", "lrnb", "vdd", "vss"))
+    sub.comment(f"{name}: learn_after gate. lrn high: in -> w (the weight capacitor integrates the learning current);")
+    sub.comment("  lrn low: in -> dump (held at VWCM, so the multiplier's output never saturates while the weight holds)")
+    sub.comment(f"  two CMOS transmission gates, nfet/pfet {w}/{l}; 4 transistors, no bias current")
+    _fet(sub, "TN", "in", "lrn", "w", "n", w, l)
+    _fet(sub, "TP", "in", "lrnb", "w", "p", w, l)
+    _fet(sub, "DN", "in", "lrnb", "dump", "n", w, l)
+    _fet(sub, "DP", "in", "lrn", "dump", "p", w, l)
+    return cells.add(sub)
+
+
 def _tag(x: float) -> str:
     return f"{x:.4g}".replace(".", "p").replace("-", "m")

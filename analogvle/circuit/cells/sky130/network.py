@@ -24,8 +24,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from analogvle.circuit.cells.sky130 import learning
 from analogvle.circuit.cells.sky130 import library as lib
 from analogvle.circuit.cells.sky130.calibration import Calibration
+from analogvle.circuit.cells.sky130.pdk import UT
 from analogvle.circuit.ir import Circuit, Dc, Samples, Sin, instance, isource, resistor, sampled_source, vsource
 from analogvle.circuit.probes import Probe
 from analogvle.errors import NetlistError
@@ -36,6 +38,7 @@ from analogvle.model.spec import Spec
 BUS = ("vdd", "0", "nb", "nc", "pc")
 R_SENSE = 1e6  # Ω: r-probe sense resistor (instrumentation), 4.5 mV per unit of r
 RANGE_UH = 2.05  # |ŭ| the cells were characterized over
+GAMMA_OMITTED = 0.01  # |γ| up to which nudging is left out (γ·e ≤ 0.03 of a unit in s at |e| ≤ 3); above: refused
 
 
 def check_spec(spec: Spec) -> None:
@@ -50,10 +53,14 @@ def check_spec(spec: Spec) -> None:
         if net.layers[-1].phi != "linear":
             problems.append("errors with a nonlinear output layer (the top error needs r = uh: phi = linear)")
     for l, layer in enumerate(net.layers, 1):
-        if layer.plastic:
-            problems.append(f"layer {l}: plastic = true (plasticity is not assembled on transistors yet)")
-        if net.errors != "none" and layer.gamma != 0.0:
-            problems.append(f"layer {l}: gamma = {layer.gamma:g} (nudging is not realized: set gamma = 0)")
+        if layer.plastic and l > 1:
+            problems.append(f"layer {l}: plastic = true (only layer 1 learns on transistors: its synapses are Gilbert "
+                            "cells reading a weight capacitor)")
+        if layer.plastic and layer.learn_bias:
+            problems.append(f"layer {l}: learn_bias = true (biases do not learn on transistors: set learn_bias = false)")
+        if net.errors != "none" and abs(layer.gamma) > GAMMA_OMITTED:
+            problems.append(f"layer {l}: gamma = {layer.gamma:g} (nudging is not realized: |gamma| <= "
+                            f"{GAMMA_OMITTED:g} is left out, larger is refused)")
         if layer.phi not in ("tanh", "linear"):
             problems.append(f"layer {l}: phi = {layer.phi!r} (tanh or linear)")
         a = np.asarray(layer.tau_r) / np.asarray(layer.tau_m)
@@ -66,8 +73,14 @@ def check_spec(spec: Spec) -> None:
 class Elaboration:
     """Builds the network circuit; ``probes`` and ``notes`` are filled on the way."""
 
-    def __init__(self, spec: Spec, cal: Calibration, circuit: Circuit, trims: dict[str, float]):
+    def __init__(self, spec: Spec, cal: Calibration, circuit: Circuit, trims: dict[str, float],
+                 calibrating: bool = False):
         self.spec, self.cal, self.c, self.trims = spec, cal, circuit, trims
+        self.calibrating = calibrating
+        self.bias_scale = spec.circuit.bias_scale  # every bias and input current x this: time unit / this
+        self.T = cal.T_unit_s / self.bias_scale
+        self.s_e = learning.S_E if spec.network.plastic else 1.0  # error nodes at VU/s_e
+        self.plastic: list[tuple[int, int, int, str, str]] = []  # (l, i, j, weight node, owner)
         self.cells = lib.CellSet()
         self.probes: dict[str, Probe] = {}
         self.counts: dict[str, int] = {}
@@ -85,7 +98,8 @@ class Elaboration:
         c.comment("==== supply, common mode, bias generator and trim references (ideal: the chip's bias circuits)")
         c.add(vsource("VDD", "vdd", "0", Dc(1.8), owner="supply", role="VDD 1.8 V"))
         c.add(vsource("VCM", "cm", "0", Dc(cal.VCM), owner="references", role="VCM: model zero"))
-        c.add(instance("XB", BUS, lib.bias_ref(self.cells), owner="references", role="bias generator"))
+        c.add(instance("XB", BUS, lib.bias_ref(self.cells, iref=lib.IREF * self.bias_scale), owner="references",
+                       role="bias generator"))
         c.add(vsource("VRS", "rs", "0", Dc(cal.VREF_SYN), owner="references",
                       role="synapse reference VCM - measured tanh_syn offset"))
         c.add(vsource("VGP", "gp", "0", Dc(cal.VREF_GP), owner="references", role="lin_gm + reference (offset trim)"))
@@ -94,21 +108,22 @@ class Elaboration:
     def inputs(self) -> list[tuple[str, str]]:
         """x(t) as current pairs IX0(1 ± x/XM) into ``x_in``; returns each channel's (ip, in) nodes."""
         inp, cal = self.spec.input, self.cal
-        xin = lib.x_in(self.cells, ix0=cal.IX0)
+        ix0 = cal.IX0 * self.bias_scale
+        xin = lib.x_in(self.cells, ix0=ix0)
         peak = [float(np.sum(np.abs(a))) for a in inp.amplitudes]
         if max(peak) > 0.8 * cal.XM:
             raise NetlistError(f"input amplitude {max(peak):g} exceeds the sky130 input cell's range "
                                f"(|x| <= {0.8 * cal.XM:g})")
         self.c.comment("")
         self.c.comment(f"==== input x(t) = sum a_k sin(omega_k t + phase_k) as currents IX0 (1 +- x/XM), "
-                       f"IX0 = {format_number(cal.IX0)} A, XM = {format_number(cal.XM)} (ideal input sources)")
+                       f"IX0 = {format_number(ix0)} A, XM = {format_number(cal.XM)} (ideal input sources)")
         pairs = []
         for ch in range(inp.channels):
             ip, in_ = f"xp_n{ch}", f"xn_n{ch}"
-            self.c.add(isource(f"IXP{ch}", ip, cal.IX0, source="vdd", owner=f"input {ch}", role="IX0"))
-            self.c.add(isource(f"IXN{ch}", in_, cal.IX0, source="vdd", owner=f"input {ch}", role="IX0"))
+            self.c.add(isource(f"IXP{ch}", ip, ix0, source="vdd", owner=f"input {ch}", role="IX0"))
+            self.c.add(isource(f"IXN{ch}", in_, ix0, source="vdd", owner=f"input {ch}", role="IX0"))
             for k, (w, a, ph) in enumerate(zip(inp.omegas[ch], inp.amplitudes[ch], inp.phases[ch])):
-                wave = Sin(0.0, cal.IX0 * a / cal.XM, w / (2 * np.pi * cal.T_unit_s), 0.0, 0.0, float(np.degrees(ph)))
+                wave = Sin(0.0, ix0 * a / cal.XM, w / (2 * np.pi * self.T), 0.0, 0.0, float(np.degrees(ph)))
                 self.c.add(isource(f"IXP{ch}_{k}", ip, wave, owner=f"input {ch}", role=f"+ IX0 x_{k}/XM"))
                 self.c.add(isource(f"IXN{ch}_{k}", "0", wave, source=in_, owner=f"input {ch}", role=f"- IX0 x_{k}/XM"))
             self.add_instance(f"XIN{ch}", (ip, in_, "0"), xin, f"input {ch}", "predistortion")
@@ -128,8 +143,13 @@ class Elaboration:
                     volts = cal.weight_voltage(w)
                 except ValueError as exc:
                     raise NetlistError(f"{owner}: {exc}") from exc
-                self.c.add(vsource(f"V{vw}", vw, "0", Dc(volts), owner=owner,
-                                   role=f"weight {format_number(w)} as a voltage (held: plasticity off)"))
+                if self.spec.network.layers[0].plastic:
+                    learning.weight_storage(self, owner, vw, w, volts)
+                    _, i, j = tag.split("_")
+                    self.plastic.append((l, int(i[1:]), int(j[1:]), vw, owner))
+                else:
+                    self.c.add(vsource(f"V{vw}", vw, "0", Dc(volts), owner=owner,
+                                       role=f"weight {format_number(w)} as a voltage (held: plasticity off)"))
             tail = cal.GIL_M * scale
             cell = lib.gilbert(self.cells, f"gil_m{_tag(tail)}", tail)
             self.add_instance(f"X{name}", (ip, in_, vw, "wref", into, *BUS), cell, owner,
@@ -173,12 +193,12 @@ class Elaboration:
                 suffix = "" if node == z and a >= 1 else ("y" if node == y else "z")
                 for j, src in enumerate(pre):
                     w = float(layer.weights[i, j])
-                    if w != 0.0:
+                    if w != 0.0 or layer.plastic:
                         self.synapse(f"S{suffix}_l{l}_n{i}_j{j}", f"l{l}_n{i}_j{j}", l, w, src, pre_linear, node,
                                      scale, owner)
                 b = float(layer.bias[i]) + self.trims.get(f"l{l}_n{i}", 0.0)
                 if b != 0.0:
-                    self.c.add(isource(f"IB{suffix}_l{l}_n{i}", node, b * scale * cal.I0, owner=owner,
+                    self.c.add(isource(f"IB{suffix}_l{l}_n{i}", node, b * scale * cal.I0 * self.bias_scale, owner=owner,
                                        role="bias (b + offset trim) I0 (ideal reference current)"))
             uhat.append(z)
         vu, vcm = cal.VU, cal.VCM
@@ -201,16 +221,28 @@ class Elaboration:
         return uhat
 
 
+    @staticmethod
+    def filtered(net: NetworkSpec, l: int, i: int) -> bool:
+        """Whether neuron i of layer l has an error cell (prospective errors, τr ≠ τm)."""
+        layer = net.layers[l - 1]
+        return net.errors == "prospective" and float(layer.tau_m[i]) != float(layer.tau_r[i])
+
     def error_neuron(self, net: NetworkSpec, l: int, i: int, eps_sources: list, owner: str) -> str:
         """The error neuron of layer ``l`` neuron ``i``: ε from ``eps_sources`` → p = r′ε → e; returns the e node."""
         cal, layer = self.cal, net.layers[l - 1]
         tm, tr = float(layer.tau_m[i]), float(layer.tau_r[i])
         a = tm / tr
-        filtered = net.errors == "prospective" and a != 1.0
+        filtered = self.filtered(net, l, i)
         e = f"e_l{l}_n{i}"
         p = f"p_l{l}_n{i}" if filtered else e
         load = lib.lin_gm(self.cells, "load_gm", cal.m_load)
         self.c.comment(f"-- {owner}: error, tau_m/tau_r = {format_number(a)}")
+        trims = [(f"p_l{l}_n{i}", p, "error offset trim")] + ([(f"eo_l{l}_n{i}", e, "error-cell output trim")]
+                                                                if filtered else [])
+        for key, node, role in trims:
+            if self.trims.get(key, 0.0):
+                self.c.add(isource(f"IT{key}", node, self.trims[key] * cal.I0 * self.bias_scale, owner=owner,
+                                   role=f"{role} (ideal trim DAC, set by the calibration)"))
         if filtered:
             c_err = cal.C_error * tr / cal.C_error_tau_r
             cell = lib.error_cell(self.cells, f"error_a{_tag(a)}_tr{_tag(tr)}", a, c_err, cal.m_load)
@@ -243,7 +275,8 @@ class Elaboration:
             for i in range(layer.size):
                 owner = f"layer {l} neuron {i}"
                 if l == L:
-                    sources = [(f"XT_l{l}_n{i}", (target[i], f"uhat_l{l}_n{i}"), net.beta * cal.G)] if net.beta else []
+                    g = net.beta * cal.G / self.s_e  # ε = β(target − r) at the error scale
+                    sources = [(f"XT_l{l}_n{i}", (target[i], f"uhat_l{l}_n{i}"), g)] if net.beta else []
                 else:
                     sources = []
                     for k, ek in enumerate(e_nodes):
@@ -252,11 +285,30 @@ class Elaboration:
                             sources.append((f"XWT_l{l}_n{i}_k{k}", (ek, "gn") if w > 0 else ("gp", ek), abs(w) * cal.G))
                 made.append(self.error_neuron(net, l, i, sources, owner))
             n = (layer.size,)
-            self.probes[f"layer{l}/e"] = Probe(tuple(made), n, cal.VU, cal.VCM)
+            self.probes[f"layer{l}/e"] = Probe(tuple(made), n, cal.VU / self.s_e, cal.VCM)
+            if self.calibrating:  # the error neurons' input nodes p (= e for τr = τm), for their offset trims
+                self.probes[f"calibration/p{l}"] = Probe(tuple(m.replace("e_", "p_", 1) if self.filtered(net, l, i)
+                                                               else m for i, m in enumerate(made)), n, cal.VU, cal.VCM)
             e_nodes = made
 
 
-def target_nodes(spec: Spec, cal: Calibration, circuit: Circuit, samples) -> list[str]:
+    def learning(self, pre: list[tuple[str, str]]) -> dict[str, str]:
+        """The plastic weights' learning path; probe name → dump source (the calibration reads their currents)."""
+        cal, layer = self.cal, self.spec.network.layers[0]
+        learning.learning_line(self, float(layer.eta))
+        dumps = {}
+        for l, i, j, vw, owner in self.plastic:
+            dumps[f"l{l}_n{i}_j{j}"] = learning.learning_synapse(self, l, i, j, pre[j], f"e_l{l}_n{i}", vw, owner)
+        nodes = tuple(f"w_l1_n{i}_j{j}" for i in range(layer.size) for j in range(layer.fan_in))
+        self.probes["layer1/W"] = Probe(nodes, (layer.size, layer.fan_in), 2 * UT / cal.kappa_w,
+                                        cal.VWCM + cal.w_offset_V, saturation=cal.Wmax)
+        if self.calibrating:
+            self.probes["calibration/dump"] = Probe(tuple(dumps.values()), (len(dumps),), cal.I0 * self.bias_scale,
+                                                    0.0, "i")
+        return dumps
+
+
+def target_nodes(spec: Spec, cal: Calibration, circuit: Circuit, samples, T: float) -> list[str]:
     """The target as an ideal sampled voltage VCM + VU·target (the ideal teacher's output, or the spec's data)."""
     nodes = [f"target_n{i}" for i in range(spec.network.sizes[-1])]
     data, dt = samples
@@ -264,21 +316,23 @@ def target_nodes(spec: Spec, cal: Calibration, circuit: Circuit, samples) -> lis
     circuit.comment("==== target(t): an ideal sampled voltage VCM + VU*target "
                     + ("(the ideal teacher's output)" if spec.teacher is not None else "(the spec's target data)"))
     circuit.add(sampled_source("Atarget", tuple(nodes), Samples(np.asarray(data) + cal.VCM / cal.VU, dt, cal.VU,
-                                                                 cal.T_unit_s, f"{spec.name}_target.txt"),
+                                                                 T, f"{spec.name}_target.txt"),
                                owner="target", role="sampled target"))
     return nodes
 
 
-def build_network(spec: Spec, cal: Calibration, circuit: Circuit,
-                  target=None, trims: dict[str, float] | None = None) -> tuple[dict[str, Probe], dict[str, int],
-                                                                              lib.CellSet]:
-    """Add ``spec``'s forward path to ``circuit``; (probes, cell instance counts, subcircuits)."""
+def build_network(spec: Spec, cal: Calibration, circuit: Circuit, target=None, trims: dict[str, float] | None = None,
+                  calibrating: bool = False) -> tuple[dict[str, Probe], dict[str, int], lib.CellSet]:
+    """Add ``spec``'s network to ``circuit``; (probes, cell instance counts, subcircuits).
+
+    ``calibrating``: the start-up calibration's circuit (learn_after gates held off, dump currents probed).
+    """
     check_spec(spec)
-    e = Elaboration(spec, cal, circuit, trims or {})
+    e = Elaboration(spec, cal, circuit, trims or {}, calibrating)
     e.references()
     circuit.add(vsource("VWREF", "wref", "0", Dc(cal.VWCM + cal.w_offset_V), owner="references",
                         role="weight reference VWCM + measured offset"))
-    pre = e.inputs()
+    pre = inputs = e.inputs()
     pre_linear = False
     for l, layer in enumerate(spec.network.layers, 1):
         uhat = e.layer(spec.network, l, pre, pre_linear)
@@ -286,9 +340,11 @@ def build_network(spec: Spec, cal: Calibration, circuit: Circuit,
     if spec.network.errors != "none":
         circuit.add(vsource("VRD", "rd", "0", Dc(cal.VREF_DPHI), owner="references", role="phi' reference (trim)"))
         circuit.add(vsource("VGE", "ge", "0", Dc(cal.VREF_EPS), owner="references", role="r' eps reference (trim)"))
-        nodes = target_nodes(spec, cal, circuit, target)
+        nodes = target_nodes(spec, cal, circuit, target, e.T)
         e.probes["target"] = Probe(tuple(nodes), (len(nodes),), cal.VU, cal.VCM)
         e.errors(spec.network, nodes)
+    if e.plastic:
+        e.learning(inputs)
     # the supply current (ngspice's i(vdd) < 0 while VDD delivers current), in µA
     e.probes["hardware/supply_uA"] = Probe(("vdd",), (1,), -1e-6, 0.0, "i")
     return e.probes, e.counts, e.cells

@@ -1,0 +1,91 @@
+"""Plasticity on sky130 transistors: layer-1 weights on MIM capacitors, learning currents η·e·x from Gilbert cells.
+
+Per plastic synapse (layer 1, input channel j → neuron i):
+
+- the weight is the voltage of a MIM capacitor C_w (``weight_cap``), read by
+  the forward Gilbert synapse through the measured map W = Wmax·tanh(κw(Vw −
+  VWCM − w0)/2UT); it starts at the spec's weight (``.ic``: held while the
+  operating point is solved);
+- a learning multiplier (``gilbert`` with level-shifted lower pair, on its own
+  bias line) computes A·tanh(κe·e_i VE/2UT)·x_j/XM from the neuron's error
+  node (at the error scale VE = VU/S_E) and the input's predistorted pair;
+  dW/dt = η e x at W = 0 with C_w sized for η = ETA_DESIGN at the 1 nA line
+  (``calibration.json``: LEARN_M, C_w); the line is LEARN_M·S_E·η/ETA_DESIGN ×
+  LEARN_GAIN (the measured slope of the 4 nA line against 4× the 1 nA one);
+- a ``learn_gate`` (two transmission gates, ideal control voltages lrn/lrnb
+  stepping at learn_after) steers that current into the capacitor, or before
+  learn_after into a dump node held at VWCM by an ideal source per synapse,
+  whose current is the multiplier's offset while the network is at rest: the
+  calibration reads it and sets a trim current at the multiplier's output
+  (``m_l1_n{i}_j{j}``, model units of I0: a chip's offset-trim DAC).
+
+The rest of the error path runs at the error scale S_E when the network
+learns: layer-1 errors reach ~3 units, 220 mV at VU, outside the linear
+transconductors' ±150 mV and the learning multiplier's bilinear range.
+"""
+
+from __future__ import annotations
+
+from analogvle.circuit.cells.sky130 import library as lib
+from analogvle.circuit.cells.sky130.pdk import IREF, VDD
+from analogvle.circuit.ir import Dc, Pwl, instance, isource, vsource
+from analogvle.formatting import format_number
+
+S_E = 4.0  # error nodes: V = VCM + e·VU/S_E when the network learns
+ETA_DESIGN = 0.02  # the learning rate C_w was sized for, at LEARN_M·IREF and the VU error scale
+LEARN_GAIN = 1.0613  # measured: the learning multiplier's slope on a 4 nA line is 5.8 % below 4x the 1 nA one
+GATE_EDGE = 0.01  # model time units: rise time of the learn_after control step
+LEARN_BUS = ("vdd", "0", "nbl", "ncl", "pcl")
+
+
+def weight_storage(e, owner: str, node: str, weight: float, volts: float) -> None:
+    """The weight capacitor on ``node``, starting at ``volts`` (the spec's ``weight``)."""
+    cell = lib.weight_cap(e.cells, "weight_cap", e.cal.C_w)
+    e.add_instance(f"XW_{node}", (node, "0"), cell, owner, f"weight storage, W(0) = {format_number(weight)}")
+    e.c.ics[node] = volts
+
+
+def learning_line(e, eta: float) -> None:
+    """The learning multipliers' bias line (its own reference current) and the learn_after control voltages."""
+    cal, c = e.cal, e.c
+    iref = cal.LEARN_M * S_E * eta / ETA_DESIGN * LEARN_GAIN * IREF * e.bias_scale
+    e.learn_iref = iref
+    c.comment("")
+    c.comment(f"==== learning: multipliers on their own bias line ({format_number(iref)} A: eta = {format_number(eta)}),"
+              " learn_after gates, weight capacitors")
+    c.add(instance("XBL", LEARN_BUS, lib.bias_ref(e.cells, "bias_learn", iref), owner="learning",
+                   role="learning-rate bias line (a chip's DAC)"))
+    if e.calibrating:  # start-up calibration: the weights hold, the multipliers' currents go to the dump sources
+        lrn, lrnb = Dc(0.0), Dc(VDD)
+    else:
+        t0 = e.spec.time.learn_after * e.T
+        edge = GATE_EDGE * e.T
+        if t0 > 0:
+            lrn = Pwl(((0.0, 0.0), (max(t0 - edge, 0.0), 0.0), (t0, VDD)))
+            lrnb = Pwl(((0.0, VDD), (max(t0 - edge, 0.0), VDD), (t0, 0.0)))
+        else:
+            lrn, lrnb = Dc(VDD), Dc(0.0)
+    c.add(vsource("VLRN", "lrn", "0", lrn, owner="learning", role="learn_after control (ideal)"))
+    c.add(vsource("VLRNB", "lrnb", "0", lrnb, owner="learning", role="learn_after control, inverted (ideal)"))
+
+
+def learning_synapse(e, l: int, i: int, j: int, pre: tuple[str, str], e_node: str, w_node: str, owner: str) -> str:
+    """Multiplier η·e_i·x_j into the weight capacitor through the gate; returns its dump source's name."""
+    cal, c = e.cal, e.c
+    tag = f"l{l}_n{i}_j{j}"
+    lo, dump = f"lo_{tag}", f"dump_{tag}"
+    mult = lib.gilbert(e.cells, "learn_gil", 1.0, shift=True)
+    # on its own line: tail + two output copies + two follower tails of that line's current (design share)
+    e.cells.supply[mult] = 4 * e.learn_iref / e.bias_scale
+    gate = lib.learn_gate(e.cells)
+    ip, in_ = pre
+    e.add_instance(f"XLM_{tag}", (ip, in_, e_node, "cm", lo, *LEARN_BUS), mult, owner,
+                   "learning multiplier eta e x (learning rule)")
+    e.add_instance(f"XLG_{tag}", (lo, w_node, dump, "lrn", "lrnb", "vdd", "0"), gate, owner, "learn_after gate")
+    c.add(vsource(f"VDUMP_{tag}", dump, "0", Dc(cal.VWCM), owner="learning",
+                  role="dump reference VWCM before learn_after (its current: the multiplier's offset)"))
+    trim = e.trims.get(f"m_{tag}", 0.0)
+    if trim:
+        c.add(isource(f"ITM_{tag}", lo, trim * cal.I0 * e.bias_scale, owner=owner,
+                      role="learning-multiplier offset trim (ideal trim DAC, set by the calibration)"))
+    return f"VDUMP_{tag}"
