@@ -76,7 +76,8 @@ def plot(table: dict, args, path: Path) -> None:
         acc = np.array([float(r["accuracy_circuit"]) for r in table[v]]) * 100
         ax.plot(i + rng.uniform(-0.12, 0.12, acc.size), acc, "o", ms=4, alpha=0.6, color="C0")
         med.append(np.median(acc))
-    ax.plot(x, med, "-", color="C0", label=f"circuit (ngspice), {args.seeds} seeds (one at 0), median")
+    runs = f"{args.seeds} seeds (one run at 0), median" if args.seeds > 1 else "one run per value"
+    ax.plot(x, med, "-", color="C0", label=f"circuit (ngspice, reltol {args.reltol:g}), {runs}")
     ref = float(table[values[0]][0]["accuracy_reference"]) * 100
     ax.axhline(ref, color="black", ls="--", lw=1, label=f"reference (rk4), {ref:.1f} %")
     ax.axhline(10, color="grey", ls=":", lw=1, label="chance")

@@ -10,10 +10,12 @@ import numpy as np
 import pytest
 
 from analogvle.circuit.benches import Bench, synapse_dc_bench
+from analogvle.circuit.ir import Samples
 from analogvle.circuit.nonideal import RAIL_STIFFNESS, NonIdeal
-from analogvle.errors import SpecError
+from analogvle.errors import NetlistError, SpecError
 from analogvle.model.toml import load_spec, spec_from_dict
 from analogvle.netlist.netlist import bench_netlist, build_netlist
+from analogvle.netlist.ngspice import NgspiceWriter
 from analogvle.simulate.batch import run_analysis
 from analogvle.simulate.run import simulate
 
@@ -34,14 +36,15 @@ def run_dc(bench: Bench, tmp_path: Path) -> dict[str, np.ndarray]:
     return run_analysis(bench_netlist(bench).write(tmp_path / "dc.cir"))
 
 
-def static_net(noise: float = 0.0, seed: int = 0, noise_dt: float | None = None, duration: float = 100.0) -> object:
-    """x → one linear neuron with τr = τm (so ŭ = s = W x + noise), no errors."""
+def static_net(noise: float = 0.0, seed: int = 0, noise_dt: float | None = None, duration: float = 100.0,
+               width: int = 1) -> object:
+    """x → ``width`` linear neurons with τr = τm (so ŭ = s = W x + noise), no errors."""
     circuit = {"noise": noise, "seed": seed} | ({"noise_dt": noise_dt} if noise_dt else {})
     return spec_from_dict({
         "name": "static", "time": {"dt": 0.01, "duration": duration, "save_dt": 0.1},
         "input": {"kind": "sines", "omegas": [0.49, 1.07]},
         "network": {"inputs": 1, "errors": "none",
-                    "layer": [{"size": 1, "tau_m": 1.0, "phi": "linear", "weights": [[0.7]]}]},
+                    "layer": [{"size": width, "tau_m": 1.0, "phi": "linear", "weights": [[0.7]] * width}]},
         "circuit": circuit,
     })
 
@@ -155,6 +158,27 @@ def test_noise_is_seeded_and_has_the_requested_rms(backend):
         # 1001 independent samples: the RMS estimate's relative sd is 1/sqrt(2*1001) = 2.2 %; 10 % is 4.5 sd
         assert np.sqrt(np.mean((noisy - clean) ** 2)) == pytest.approx(sigma, rel=0.1)
     assert np.corrcoef(a - clean, c - clean)[0, 1] < 0.15  # different seeds: independent noise
+
+
+def test_wide_noise_is_split_into_filesource_lines_ngspice_reads_whole(tmp_path):
+    """ngspice's filesource reads a data line into 512 bytes: 40 noise columns go in files of 16, and every
+    neuron gets its own column's noise at the requested RMS (a long line read in pieces would garble it)."""
+    sigma, width = 0.05, 40
+    spec = static_net(sigma, 2, width=width)
+    files = build_netlist(spec).files()
+    assert len([f for f in files if "noise" in f]) == 3
+    assert max(len(line) for text in files.values() for line in text.splitlines()) < 512
+    clean = simulate(static_net(), progress=False).signals["layer1/uhat"][:, 0]
+    noise = simulate(spec, progress=False).signals["layer1/uhat"] - clean[:, None]
+    assert np.allclose(np.sqrt(np.mean(noise**2, axis=0)), sigma, rtol=0.15)
+    corr = np.corrcoef(noise.T)[np.triu_indices(width, 1)]
+    assert np.max(np.abs(corr)) < 0.2
+
+
+def test_a_data_line_filesource_cannot_read_whole_is_refused():
+    wide = Samples(np.zeros((3, 40)) + 1.2345678901234567e-3, 0.1, 1.0, 1e-3, "wide.txt")
+    with pytest.raises(NetlistError, match="512|511"):
+        NgspiceWriter().format_samples(wide)
 
 
 def test_noise_dt_sets_the_bandwidth():

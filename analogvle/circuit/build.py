@@ -130,6 +130,11 @@ def _learning_gate(b: Builder, spec: Spec) -> str:
     return "learn_gate"
 
 
+#: outputs per sampled source: ngspice's filesource reads each data line into a 512-byte buffer and takes
+#: the rest of a longer line for the next rows (silently wrong values), so a wide source is split in several
+SAMPLED_COLUMNS = 16
+
+
 def _input_sources(b: Builder, spec: Spec) -> list[str]:
     """x(t): series SIN sources for sines, a sampled source otherwise."""
     inp, sc = spec.input, b.scales
@@ -160,8 +165,14 @@ def _input_sources(b: Builder, spec: Spec) -> list[str]:
 
 
 def _sampled(b: Builder, name: str, fname: str, nodes: list[str], data: np.ndarray, dt: float) -> None:
-    samples = Samples(np.asarray(data, dtype=float), dt, b.scales.v_scale, b.scales.time_scale, fname)
-    b.add(sampled_source(name, tuple(nodes), samples, owner=fname, role="sampled source"))
+    """A sampled source on ``nodes``; above SAMPLED_COLUMNS outputs, several (``{name}_k``, file ``*_k.txt``)."""
+    data = np.asarray(data, dtype=float)
+    starts = range(0, len(nodes), SAMPLED_COLUMNS)
+    for k, start in enumerate(starts):
+        part, file = (name, fname) if len(starts) == 1 else (f"{name}_{k}", fname.replace(".txt", f"_{k}.txt"))
+        cols = slice(start, start + SAMPLED_COLUMNS)
+        samples = Samples(data[:, cols], dt, b.scales.v_scale, b.scales.time_scale, file)
+        b.add(sampled_source(part, tuple(nodes[cols]), samples, owner=file, role="sampled source"))
 
 
 def _sampled_target(b: Builder, spec: Spec) -> list[str]:
@@ -196,7 +207,8 @@ def _noise_sources(b: Builder, spec: Spec, nonideal: NonIdeal) -> None:
     fname = f"{spec.name}_noise.txt"
     b.comment("")
     b.comment(f"==== transient noise: Gaussian samples every {format_number(nonideal.noise_dt)} time units, "
-              f"RMS {format_number(nonideal.noise)}, seed {spec.circuit.seed}, read from {fname}")
+              f"RMS {format_number(nonideal.noise)}, seed {spec.circuit.seed}, read from {fname} "
+              f"(split in files of at most {SAMPLED_COLUMNS} columns)")
     _sampled(b, "Anz", fname, [noise_node(t) for t in tags], data, nonideal.noise_dt)
 
 

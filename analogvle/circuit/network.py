@@ -25,10 +25,10 @@ from dataclasses import dataclass
 from analogvle.circuit.cells import Builder
 from analogvle.circuit.ir import bcurrent, bvoltage, capacitor, isource, resistor, vccs, vcvs
 from analogvle.circuit.nonideal import (
+    limited_node,
     noise_source,
     offset_term,
     output_resistance,
-    synapse_expr,
     tanh_input,
     weight_rail,
 )
@@ -289,12 +289,13 @@ def _plasticity(b: Builder, layer: LayerSpec, l: int, pre: list[str], nodes: Net
 
 
 def _synapse(b: Builder, name: str, into: str, src: str, gm: float, *, owner: str, role: str) -> None:
-    """A static synapse: the VCCS ``G{name}`` gm·V(src), or ``B{name}`` gm·V_L·tanh(V(src)/V_L) when limited."""
+    """A static synapse: the VCCS ``G{name}`` gm·V(src); when limited, gm·V_L·tanh(V(src)/V_L), a VCCS from
+    the driving node's shared limited copy (:func:`~analogvle.circuit.nonideal.limited_node`)."""
     if b.nonideal.synapse_linear_range is None:
         b.add(vccs(f"G{name}", into, src, "0", gm, owner=owner, role=role))
     else:
-        b.add(bcurrent(f"B{name}", into, synapse_expr(b, gm, src), owner=owner,
-                       role=role + ", tanh-limited (differential pair)"))
+        b.add(vccs(f"G{name}", into, limited_node(b, src, owner=owner), "0", gm, owner=owner,
+                   role=role + ", tanh-limited (differential pair)"))
 
 
 def minimum_b_count(net: NetworkSpec, errors: str, *, gated: bool) -> int:

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from analogvle.circuit.ir import bcurrent, resistor, vccs
+from analogvle.circuit.ir import bcurrent, bvoltage, resistor, vccs
 from analogvle.formatting import format_number
 from analogvle.model.expr import Expr, Node, Scaled, call
 
@@ -88,13 +88,21 @@ class NonIdeal:
         return lines
 
 
-def synapse_expr(b, gain: float, src: str) -> Expr:
-    """The current of a synaptic transconductor of transconductance ``gain`` (S) driven by V(src)."""
-    vl = b.nonideal.synapse_linear_range
-    if vl is None:
-        return Scaled(gain, Node(src))
-    v_l = vl * b.scales.v_scale
-    return Scaled(gain * v_l, call("tanh", Node(src) / v_l))
+def limited_node(b, src: str, *, owner: str) -> str:
+    """The node holding V_L·tanh(V(src)/V_L), built once per driving node ``src`` (a behavioural source).
+
+    Every static synapse driven by ``src`` sees the same V(src) and the same
+    V_L, so its current g·V_L·tanh(V(src)/V_L) is g times this node's voltage:
+    the tanh is evaluated once per driving neuron instead of once per synapse
+    (the same currents; ngspice then spends per synapse what a linear VCCS
+    costs). Each synapse keeps its own g, which mismatch perturbs.
+    """
+    if src not in b.shared:
+        vl = b.nonideal.synapse_linear_range * b.scales.v_scale
+        out = b.shared[src] = f"tl_{src}"
+        b.add(bvoltage(f"Btl_{src}", out, vl * call("tanh", Node(src) / vl), owner=owner,
+                       role=f"V_L*tanh(V({src})/V_L): the limited input of every synapse {src} drives (non-ideality)"))
+    return b.shared[src]
 
 
 def tanh_input(b, src: str) -> Expr:

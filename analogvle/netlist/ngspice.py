@@ -14,8 +14,12 @@ beside the netlist).
 from __future__ import annotations
 
 from analogvle.circuit.ir import Ac, Circuit, Comment, Dc, DcSweep, Element, Library, Model, Pwl, Sin, Subckt, Tran
+from analogvle.errors import NetlistError
 from analogvle.formatting import format_number
 from analogvle.model.expr import Add, Call, Div, Expr, Mul, Neg, Node, Num, Scaled, Sub, Var
+
+#: the line buffer of ngspice's XSPICE filesource (file_source/cfunc.mod: fgets into char[512])
+FILESOURCE_LINE = 512
 
 
 class NgspiceWriter:
@@ -184,6 +188,10 @@ class NgspiceWriter:
         """One line per sample: model time, then one model-unit value per output."""
         f = format_number
         lines = [" ".join([f(k * samples.dt)] + [f(v) for v in row]) for k, row in enumerate(samples.data)]
+        longest = max(map(len, lines), default=0)
+        if longest >= FILESOURCE_LINE:  # filesource would read the rest of the line as further rows
+            raise NetlistError(f"{samples.file}: a data line of {longest} characters; ngspice's filesource reads "
+                               f"at most {FILESOURCE_LINE - 1} (split the source in fewer columns)")
         return "\n".join(lines) + "\n"
 
     # -- expressions -------------------------------------------------------------

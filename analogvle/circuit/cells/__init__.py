@@ -48,6 +48,7 @@ class Builder:
     cells: FilterCells
     notes: list[str] = field(default_factory=list)  # non-idealities to report
     nonideal: NonIdeal = field(default_factory=NonIdeal)  # the switches of nonideal.py (default: all off)
+    shared: dict[str, str] = field(default_factory=dict)  # nodes built once and read by many elements (nonideal.py)
 
     def add(self, element: Element) -> Element:
         self.target.add(element)
