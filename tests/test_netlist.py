@@ -24,12 +24,16 @@ from analogvle.cli import main
 from analogvle.errors import NetlistError
 from analogvle.model.toml import load_spec, spec_from_dict
 from analogvle.netlist.netlist import Netlist, bench_netlist, build_netlist
+from analogvle.registry import REALIZATIONS as REALIZATIONS_REGISTRY
 from analogvle.simulate.rawfile import read_raw
 
 ROOT = Path(__file__).resolve().parents[1]
-# the learning examples: sims/*_sky130.toml are forward/error runs on transistors (tests/test_sky130.py); a [task]
-# spec (sims/mnist1d*.toml) has no circuit of its own: its trained network's forward circuit is run in test_train.py
-EXAMPLES = sorted(p for p in (ROOT / "sims").glob("*.toml") if load_spec(p).task is None and load_spec(p).network.plastic)
+# the learning examples of the behavioural realizations: a transistor-level spec (sims/*sky130*.toml) has its own tests
+# (tests/test_sky130*.py); a [task] spec (sims/mnist1d*.toml) has no circuit of its own: its trained network's
+# forward circuit is run in test_train.py
+EXAMPLES = sorted(p for p in (ROOT / "sims").glob("*.toml")
+                  if (s := load_spec(p)).task is None and s.network.plastic
+                  and not REALIZATIONS_REGISTRY.has(s.circuit.realization, "transistor"))
 REALIZATIONS = ("ideal", "passive")
 
 # lines ngspice 39 prints on every healthy run; anything else mentioning trouble fails the test
