@@ -32,6 +32,16 @@ def rows_of(out: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
+@pytest.fixture(scope="module")
+def one_worker_sweep(tmp_path_factory) -> Path:
+    """LagNet (5 units) at mismatch 0.05, seeds 0 and 1, in one local worker: the folder both the reproducibility
+    and the Dask test compare with."""
+    out, rows = sweep(LAGNET, seeds=2, sets=["circuit.mismatch=0.05", SHORT], workers=1,
+                      out=tmp_path_factory.mktemp("sweep") / "one", progress=False)
+    assert [r["status"] for r in rows] == ["ok", "ok"]
+    return out
+
+
 def test_values_are_toml_literals_and_the_plan_is_the_product():
     assert parse_set("circuit.mismatch=0.0,0.01") == ("circuit.mismatch", [0.0, 0.01])
     assert parse_set('circuit.realization="ideal","passive"') == ("circuit.realization", ["ideal", "passive"])
@@ -73,7 +83,7 @@ def test_an_out_dir_holding_a_foreign_runs_csv_exits_2_with_one_line(content, tm
 
 
 @pytest.mark.slow
-def test_sweep_writes_one_row_per_run_reports_and_plots_and_is_reproducible(tmp_path):
+def test_sweep_writes_one_row_per_run_reports_and_plots_and_is_reproducible(tmp_path, one_worker_sweep):
     sets = ["circuit.mismatch=0.0,0.05", SHORT]
     a, rows = sweep(LAGNET, seeds=2, sets=sets, workers=2, out=tmp_path / "a", progress=False)
     assert [r["status"] for r in rows] == ["ok"] * 4
@@ -91,8 +101,7 @@ def test_sweep_writes_one_row_per_run_reports_and_plots_and_is_reproducible(tmp_
     # mismatch: the seed matters; without mismatch it does not
     assert table[2]["final_loss"] != table[3]["final_loss"] and table[0]["final_loss"] == table[1]["final_loss"]
     # identical seeds give identical results, in another sweep, one worker
-    b, _ = sweep(LAGNET, seeds=2, sets=["circuit.mismatch=0.05", SHORT], workers=1, out=tmp_path / "b",
-                 progress=False)
+    b = one_worker_sweep
     for r_b in rows_of(b):
         r_a = next(r for r in table if r["run_id"] == r_b["run_id"])
         assert (r_a["final_loss"], r_a["worst_nrmse"]) == (r_b["final_loss"], r_b["worst_nrmse"])
@@ -121,10 +130,10 @@ def test_failed_run_is_recorded_and_a_rerun_redoes_only_what_is_not_ok(tmp_path,
 
 
 @pytest.mark.slow
-def test_dask_local_cluster_runs_the_same_sweep_with_the_same_results(tmp_path):
+def test_dask_local_cluster_runs_the_same_sweep_with_the_same_results(tmp_path, one_worker_sweep):
     from dask import distributed  # make setup installs the [dask] extra: a missing dask fails here, never skips
     sets = ["circuit.mismatch=0.05", SHORT]
-    local, _ = sweep(LAGNET, seeds=2, sets=sets, workers=2, out=tmp_path / "local", progress=False)
+    local = one_worker_sweep
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=None) as cluster:
         remote, rows = sweep(LAGNET, seeds=2, sets=sets, scheduler=cluster.scheduler_address, out=tmp_path / "dask",
