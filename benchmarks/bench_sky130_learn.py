@@ -163,6 +163,9 @@ def plots(res: dict, mc_rows: list[dict]) -> None:
         ax[2].axhline(rows[0]["loss_ratio_reference"], color="k", ls="--", label="ideal")
         ax[2].set(xlabel="bias_scale", ylabel="loss ratio at T = 200")
         ax[2].legend()
+        for a in ax:
+            a.set_xticks(s, [f"{v:g}" for v in s])
+            a.minorticks_off()
         fig.tight_layout()
         fig.savefig(FIG / "sky130_learn_bias.png", dpi=90)
         plt.close(fig)

@@ -75,7 +75,10 @@ class Sky130Cells:
         if spec.circuit.pdk_mismatch:
             circuit.control, alters = mismatch_alters(circuit, spec.circuit.seed)
         hardware = hardware_summary(cal, counts, circuit, spec.circuit.bias_scale)
-        hardware.update(account(circuit, cells.supply, *neurons_and_synapses(spec)))
+        # design shares at the characterized bias: the input and reference currents were built scaled
+        scale = spec.circuit.bias_scale
+        supply = {k: v / scale if k in ("x_in", "bias_ref", "bias_learn") else v for k, v in cells.supply.items()}
+        hardware.update(account(circuit, supply, *neurons_and_synapses(spec)))
         hardware["offset_trims_units"] = dict(trims or {})
         hardware["trim"] = spec.circuit.trim
         hardware["plastic_synapses"] = sum(layer.size * layer.fan_in for layer in spec.network.layers if layer.plastic)
