@@ -33,7 +33,6 @@ SHORT = 12.0  # model time units of the errors-on run (measured there: r 0.014/0
 FORWARD_R = {1: 0.0104, 2: 0.0145, 3: 0.0225}
 ERRORS_R = {1: 0.0095, 2: 0.0153, 3: 0.0222}
 ERRORS_E = {1: 0.0456, 2: 0.0458, 3: 0.0185}
-WALL_LOADED = 16.0  # s of ngspice for 100 units of the forward path with other jobs on the machine (quiet: 8 s)
 POWER_W = 0.68e-6  # mean supply power of the forward network
 
 
@@ -124,7 +123,6 @@ def test_forward_lagnet_100_units_meets_the_issue_and_the_readme():
     assert nrmse["layer1/r"] <= 2e-2 and nrmse["layer2/r"] <= 2e-2  # the issue's goal, met with the trims
     for layer, claimed in FORWARD_R.items():
         assert within_3x(nrmse[f"layer{layer}/r"], claimed), (layer, nrmse)
-    assert circ.meta["producer"]["ngspice_wall_time"] <= 3 * WALL_LOADED
     # power and area (README): measured supply current; W·L and MIM area
     hw = netlist.summary["hardware"]
     assert within_3x(1.8e-6 * float(circ["hardware/supply_uA"].mean()), POWER_W)
