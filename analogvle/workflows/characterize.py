@@ -24,7 +24,7 @@ from analogvle.circuit.cells.sky130 import benches
 from analogvle.circuit.cells.sky130.calibration import CALIBRATION_FILE, load_calibration
 from analogvle.circuit.cells.sky130.pdk import IREF, UT, VCM, mim_side
 from analogvle.circuit.ir import Circuit
-from analogvle.errors import NetlistError
+from analogvle.errors import NetlistError, SimulationError
 from analogvle.files import staged_folder
 from analogvle.netlist.netlist import write_circuit
 from analogvle.report.cells import plot_cells
@@ -190,9 +190,15 @@ def neuron_cell(res: Results) -> None:
 
 
 def _error_response(res: Results, c: float, name: str):
+    if not np.isfinite(c) or c <= 0:
+        raise SimulationError(f"characterize {name}: the error cell's fitted capacitance is {c!r} F")
     (ac,) = res.run(benches.error(A_ERROR, c, res.data["mapping"]["m_load"]), name)
     w = 2 * np.pi * np.real(ac["frequency"])
     h = ac["v(e)"] / ac["v(p)"]
+    if not np.all(np.isfinite(h)):
+        bad = np.flatnonzero(~np.isfinite(h))
+        raise SimulationError(f"characterize {name}: ngspice's AC response e/p is not finite at "
+                              f"{len(bad)} of {len(h)} frequencies (first {np.real(ac['frequency'][bad[0]]):.3g} Hz)")
     return w, h, h / h[0].real
 
 
