@@ -82,7 +82,8 @@ def plot(table: dict, args, path: Path) -> None:
     ax.axhline(ref, color="black", ls="--", lw=1, label=f"reference (rk4), {ref:.1f} %")
     ax.axhline(10, color="grey", ls=":", lw=1, label="chance")
     ax.set(xticks=x, xticklabels=[f"{v:g}" for v in values], xlabel=args.param, ylabel="test accuracy (%)",
-           title=f"MNIST-1D circuit against {args.param} ({args.samples} test samples)", ylim=(0, 100))
+           ylim=(0, 100))
+    ax.set_title(f"MNIST-1D circuit against {args.param}\n({args.samples} test samples)", fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="lower left")
     fig.savefig(path, dpi=100)
