@@ -32,7 +32,7 @@ from analogvle.simulate.batch import run_analysis_plots
 
 M_SYN = 0.5  # tanh_syn tail for a weight of 1: I0 ≈ 0.5·IREF
 T_UNIT = 250e-6  # s per model time unit (target); C = T·G
-GIL_M = 3.0  # forward Gilbert tail (× IREF)
+GIL_M = 6.0  # forward Gilbert tail (× IREF): Wmax ≈ 3.8, so dW/dVw ∝ 1 − (W/Wmax)² stays ≥ 0.93 for |W| ≤ 1
 LEARN_M = 0.1  # learning-multiplier tail line (× IREF, 1 nA)
 ETA = 0.02  # learning rate the weight capacitor is sized for (LagNet)
 IX0, XM = 10e-9, 4.0  # input cell: I = IX0 (1 ± x/XM), |x| ≤ 3
