@@ -17,7 +17,7 @@ import pytest
 from analogvle.circuit.cells.sky130 import pdk
 from analogvle.circuit.cells.sky130.calibration import load_calibration
 from analogvle.cli import main
-from analogvle.compare.attribution import cell_errors
+from analogvle.compare.attribution import cell_errors, error_gains
 from analogvle.compare.metrics import compare
 from analogvle.errors import ConfigurationError, NetlistError
 from analogvle.integrate.solve import integrate
@@ -105,6 +105,17 @@ def test_the_shipped_mapping_is_consistent():
     assert cal.weight_voltage(0.0) == pytest.approx(cal.VWCM, abs=1e-3)
 
 
+def test_a_conductance_outside_the_measured_table_is_refused_not_clamped():
+    cal = load_calibration()
+    table = cal.gm_table["G_S"]
+    assert cal.gm_multiplier(min(table)) == pytest.approx(min(cal.gm_table["m"]))
+    # the ε transconductor at the learning error scale, β G/8, is inside the table (it once fell below and was held)
+    assert min(table) < cal.G / 8 < max(table)
+    for g in (0.9 * min(table), 1.1 * max(table)):
+        with pytest.raises(NetlistError, match="outside the measured lin_gm table"):
+            cal.gm_multiplier(g)
+
+
 def within_3x(measured: float, claimed: float) -> bool:
     return claimed / 3 <= measured <= 3 * claimed
 
@@ -155,6 +166,11 @@ def test_prospective_errors_on_transistors():
         assert within_3x(r[f"layer{layer}/r"].nrmse, ERRORS_R[layer]), layer
         assert within_3x(e.signals[f"layer{layer}/e"].nrmse, ERRORS_E[layer]), layer
     assert "error path" in next(iter(cell_errors(spec, ref, circ)))
+    # each error-path stage has gain 1 (the ε transconductors are sized by the measured stage gains): the
+    # circuit's e against e computed from its own ŭ and the errors above (measured: layer 3 0.999, layer 2
+    # 1.025 / 1.004, layer 1 1.002 / 1.015); uncompensated 0.95-0.99 per stage, compounding to 0.88 at layer 1's lagging neuron
+    gains = error_gains(spec, circ, start=5.0)
+    assert all(0.975 < g < 1.035 for g in gains.values()), gains
 
 
 #: the README's cell table (value per cells.json target)

@@ -22,6 +22,7 @@ from scipy.optimize import curve_fit, least_squares
 
 from analogvle.circuit.cells.sky130 import benches
 from analogvle.circuit.cells.sky130.calibration import CALIBRATION_FILE, load_calibration
+from analogvle.circuit.cells.sky130.learning import S_E
 from analogvle.circuit.cells.sky130.pdk import IREF, UT, VCM, mim_side
 from analogvle.circuit.ir import Circuit
 from analogvle.errors import NetlistError, SimulationError
@@ -38,6 +39,7 @@ ETA = 0.02  # learning rate the weight capacitor is sized for (LagNet)
 IX0, XM = 10e-9, 4.0  # input cell: I = IX0 (1 ± x/XM), |x| ≤ 3
 VWCM = 0.75  # weight-voltage common mode
 RANGE_UH = 2.05  # |ŭ| used in LagNet (ideal: max 2.04)
+RANGE_E = 3.0  # |e| of LagNet's layer-1 error neurons while it learns (ideal: max 3.1), at the error scale VU/S_E
 RANGE_EPS = 1.6  # |ε| of LagNet's hidden error neurons with plasticity off (ideal: max 1.55)
 A_NEURON, A_ERROR = 0.1, 10.0
 M_BUMP0 = 0.91  # r′ε cell: first guess of the bump tail per unit of the transconductor's multiplier  # τr/τm of the characterized neuron, τm/τr of the error cell
@@ -280,6 +282,30 @@ def rprime_eps_cell(res: Results) -> None:
     mp.update(m_bump=m_bump, VREF_DPHI=vref_dphi, VREF_EPS=vref_eps)
 
 
+def error_path_gains(res: Results) -> None:
+    """DC gain of each error-path stage as the network wires it, over |e| <= 3 units at the learning error scale.
+
+    A node's conductance is its load's G plus the output conductance of every cell on it (≈ 0.7 % of G each),
+    so a stage loses 1.5-2 % and the losses compound down the layers (LagNet's layer-1 error 12 % low).
+    The network divides each ε term's conductance by the gains of the stages it drives (EPS_GAIN_*).
+    """
+    mp = res.data["mapping"]
+    m_gm = _m_for(mp["gm_table"], mp["G"], "G_S")
+    vrefs = (mp["VREF_GP"], mp["VREF_GN"], mp["VREF_DPHI"], mp["VREF_EPS"])
+    (v,) = res.run(benches.error_path(mp["m_load"], m_gm, mp["m_bump"], vrefs), "error_path")
+    ein = np.real(v["v(ein)"])
+    band = np.abs(ein - VCM) <= RANGE_E * mp["VU"] / S_E
+    x = ein[band]
+    gain_gm = np.polyfit(x - mp["VREF_GN"], np.real(v["v(q)"])[band] - mp["VREF_GP"], 1)[0]
+    gain_rp = np.polyfit(x - mp["VREF_EPS"], np.real(v["v(p)"])[band] - mp["VREF_GP"], 1)[0]
+    gain_err = np.polyfit(np.real(v["v(pe)"])[band], np.real(v["v(e)"])[band], 1)[0]
+    res.data["cells"]["error_path"] = {
+        "ideal": "each stage's DC gain 1: eps term -> q (lin_gm into a load), r' eps -> p (at uh = 0), error neuron e/p",
+        "gain_eps_gm": gain_gm, "gain_rprime_eps": gain_rp, "gain_error_cell": gain_err,
+        "range_units": RANGE_E, "error_scale": S_E}
+    mp.update(EPS_GAIN_GM=gain_gm, EPS_GAIN_RPRIME=gain_rp, EPS_GAIN_ERROR=gain_err)
+
+
 def multiplier_cells(res: Results) -> None:
     """Forward W(Vw)·x and learning e·x Gilbert cells; the weight capacitor for η and its droop at e = 0."""
     mp = res.data["mapping"]
@@ -333,7 +359,7 @@ def characterize(report: str | Path, *, realization: str = "sky130", progress=No
     res = Results()
     start = time.perf_counter()
     for step, label in ((dc_cells, "DC transfers"), (neuron_cell, "membrane"), (error_cell, "error neuron"),
-                        (rprime_eps_cell, "r' eps"),
+                        (rprime_eps_cell, "r' eps"), (error_path_gains, "error path"),
                         (multiplier_cells, "multipliers")):
         say(f"characterize: {label}")
         step(res)
@@ -341,7 +367,8 @@ def characterize(report: str | Path, *, realization: str = "sky130", progress=No
     if CALIBRATION_FILE.is_file():  # how far this measurement is from the mapping the realization ships
         shipped = load_calibration().values
         res.data["calibration_drift"] = {k: res.data["mapping"][k] / shipped[k] - 1
-                                         for k in ("VU", "I0", "G", "C_membrane", "C_error", "C_w")}
+                                         for k in ("VU", "I0", "G", "C_membrane", "C_error", "C_w", "EPS_GAIN_GM",
+                                                   "EPS_GAIN_RPRIME", "EPS_GAIN_ERROR")}
     res.data["passed"] = all(t["pass"] for t in res.data["targets"].values())
     with staged_folder(Path(report)) as stage:
         (stage / "cells.json").write_text(json.dumps(res.data, indent=1, default=float) + "\n", encoding="utf-8")
