@@ -16,7 +16,7 @@ from analogvle.circuit.ir import Ac, Circuit, Dc, DcSweep, Pwl, Tran, ac_isource
 
 BUS = ("vdd", "0", "nb", "nc", "pc")
 SYN_M_GRID = (0.02, 0.03, 0.05, 0.08, 0.12, 0.18, 0.25, 0.35, 0.5, 0.7, 1.0, 1.5, 2.0, 3.0)
-GM_M_GRID = (0.08, 0.11, 0.15, 0.2, 0.33, 0.5, 0.7, 1.0, 1.4, 1.8, 2.0, 2.2, 3.0, 4.0, 6.0)  # down to G/8: S_E = 8
+GM_M_GRID = (0.08, 0.11, 0.15, 0.2, 0.33, 0.5, 0.7, 1.0, 1.4, 1.8, 2.0, 2.2, 3.0, 4.0, 6.0)  # down to G/8 (beta G/S_E)
 X_GRID = tuple(np.linspace(-3.0, 3.0, 13))
 
 
