@@ -39,6 +39,7 @@ ETA = 0.02  # learning rate the weight capacitor is sized for (LagNet)
 IX0, XM = 10e-9, 4.0  # input cell: I = IX0 (1 ± x/XM), |x| ≤ 3
 VWCM = 0.75  # weight-voltage common mode
 RANGE_UH = 2.05  # |ŭ| used in LagNet (ideal: max 2.04)
+RANGE_X_MAP, RANGE_VW_MAP, RANGE_UH_MAP = 2.0, 0.04, 1.5  # weight-map fit: LagNet's |x| (RMS 1.22), |W|, |ŭ|
 RANGE_E = 3.0  # |e| of LagNet's layer-1 error neurons while it learns (ideal: max 3.1), at the error scale VU/S_E
 RANGE_EPS = 1.6  # |ε| of LagNet's hidden error neurons with plasticity off (ideal: max 1.55)
 A_NEURON, A_ERROR = 0.1, 10.0
@@ -309,7 +310,7 @@ def error_path_gains(res: Results) -> None:
 def multiplier_cells(res: Results) -> None:
     """Forward W(Vw)·x and learning e·x Gilbert cells; the weight capacitor for η and its droop at e = 0."""
     mp = res.data["mapping"]
-    plots = res.run(benches.multipliers(GIL_M, LEARN_M, IX0, XM, VWCM), "multipliers")
+    plots = res.run(benches.multipliers(GIL_M, LEARN_M, IX0, XM, VWCM, mp["m_load"], mp["VREF_GP"]), "multipliers")
     xs = np.asarray(benches.X_GRID)
     model = lambda p, y, x: p[0] * np.tanh(p[1] * (y - p[2]) / (2 * UT)) * (x / XM - p[3]) + p[4]
     out = {}
@@ -334,7 +335,26 @@ def multiplier_cells(res: Results) -> None:
         if key == "learning":
             at0 = np.argmin(np.abs(y))
             out[key]["current_at_e0_A"] = [float(np.real(v[f"i({probe}{k})"])[at0]) for k in range(len(xs))]
-    fwd, lrn = out["forward"], out["learning"]
+    # the weight map the network uses: the forward cell as wired there, into a neuron's load, over the range LagNet
+    # uses (|W| <= ~1.5, |x| <= 2, |ŭ| <= 1.5): the load's and the cell's output conductances and the x path's curvature make
+    # the node's W·x 2-5 % smaller than the held-output fit says
+    v = _plot(plots, VWCM - 0.1, 61)
+    y = np.real(next(iter(v.values()))) - VWCM
+    Y, X = np.tile(y, len(xs)), np.repeat(xs, len(y))
+    node = np.concatenate([(np.real(v[f"v(z{k})"]) - mp["VREF_GP"]) * mp["G"] for k in range(len(xs))])
+    used = (np.abs(X) <= RANGE_X_MAP + 1e-9) & (np.abs(Y) <= RANGE_VW_MAP) & (np.abs(node) <= RANGE_UH_MAP * mp["I0"])
+    tail = GIL_M * IREF
+    ky = out["forward"]["kappa_y"]  # the lower pair's tanh shape (from the wide held sweep; ±40 mV barely bends it)
+    fit = least_squares(lambda p: (model((p[0], ky, *p[1:]), Y[used], X[used]) - node[used]) / tail,
+                        [out["forward"]["A"], out["forward"]["y_offset_V"], 0, 0], x_scale=[tail, 0.01, 0.01, tail / 100]).x
+    fit = np.array([fit[0], ky, *fit[1:]])
+    err = np.max(np.abs(model(fit, Y[used], X[used]) - node[used])) / np.max(np.abs(node[used]))
+    out["forward_loaded"] = {"A": fit[0], "kappa_y": fit[1], "y_offset_V": fit[2], "x_offset": fit[3],
+                             "out_offset_A": fit[4], "max_err_of_full_scale": err,
+                             "A_over_held_A": fit[0] / out["forward"]["A"],
+                             "range": f"|x| <= {RANGE_X_MAP}, |Vw - VWCM| <= {1e3 * RANGE_VW_MAP:g} mV, |uh| <= {RANGE_UH_MAP}",
+                             "form": "G (V(z) - VREF_GP) = A tanh(ky (Vw - VWCM - y0)/2UT) (x/XM - x0) + c"}
+    fwd, lrn = out["forward_loaded"], out["learning"]
     wmax = abs(fwd["A"]) / (XM * mp["I0"])
     dwdv = wmax * abs(fwd["kappa_y"]) / (2 * UT)
     slope = abs(lrn["A"] * lrn["kappa_y"]) * mp["VU"] / (2 * UT) / XM  # A per unit of e·x (small e)
@@ -367,7 +387,7 @@ def characterize(report: str | Path, *, realization: str = "sky130", progress=No
     if CALIBRATION_FILE.is_file():  # how far this measurement is from the mapping the realization ships
         shipped = load_calibration().values
         res.data["calibration_drift"] = {k: res.data["mapping"][k] / shipped[k] - 1
-                                         for k in ("VU", "I0", "G", "C_membrane", "C_error", "C_w", "EPS_GAIN_GM",
+                                         for k in ("VU", "I0", "G", "C_membrane", "C_error", "C_w", "Wmax", "EPS_GAIN_GM",
                                                    "EPS_GAIN_RPRIME", "EPS_GAIN_ERROR")}
     res.data["passed"] = all(t["pass"] for t in res.data["targets"].values())
     with staged_folder(Path(report)) as stage:

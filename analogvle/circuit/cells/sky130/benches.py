@@ -103,12 +103,16 @@ def _x_pair(c: Circuit, cells: lib.CellSet, tag: str, x: float, ix0: float, xm: 
     return ip, in_
 
 
-def multipliers(gil_m: float, learn_m: float, ix0: float, xm: float, vwcm: float) -> Circuit:
+def multipliers(gil_m: float, learn_m: float, ix0: float, xm: float, vwcm: float, m_load: float,
+                vref_gp: float) -> Circuit:
     """Both Gilbert multipliers at every X_GRID input: the forward one against the weight voltage
-    (VY, VWCM ± 100 mV), the learning one against e (VE, VCM ± 150 mV)."""
+    (VY, VWCM ± 100 mV), output held at VCM and, as in the network, into a neuron's load (node ``z<k>``);
+    the learning one against e (VE, VCM ± 150 mV)."""
     c, cells = _bench("Gilbert multipliers", learn_line=learn_m)
     fwd = lib.gilbert(cells, "gil_fwd", gil_m)
     lrn = lib.gilbert(cells, "gil_learn", 1.0, shift=True)
+    load = lib.lin_gm(cells, "load_gm", m_load)
+    c.add(vsource("VGP", "gp", "0", Dc(vref_gp), owner="bench", role="lin_gm + reference (trim)"))
     c.add(vsource("VY", "y", "0", Dc(vwcm), owner="bench", role="weight voltage (swept)"))
     c.add(vsource("VYR", "yr", "0", Dc(vwcm), owner="bench", role="weight reference"))
     c.add(vsource("VE", "ee", "0", Dc(VCM), owner="bench", role="error voltage (swept)"))
@@ -116,6 +120,9 @@ def multipliers(gil_m: float, learn_m: float, ix0: float, xm: float, vwcm: float
         ip, in_ = _x_pair(c, cells, f"f{k}", x, ix0, xm)
         c.add(instance(f"XF{k}", (ip, in_, "y", "yr", f"of{k}", *BUS), fwd, owner="bench", role=f"forward x={x:g}"))
         c.add(vsource(f"VOF{k}", f"of{k}", "0", Dc(VCM), owner="bench", role="current probe"))
+        c.add(instance(f"XFZ{k}", (ip, in_, "y", "yr", f"z{k}", *BUS), fwd, owner="bench",
+                       role=f"forward x={x:g} into a load"))
+        c.add(instance(f"XLZ{k}", ("gp", f"z{k}", f"z{k}", *BUS), load, owner="bench", role="neuron load G"))
         ip, in_ = _x_pair(c, cells, f"l{k}", x, ix0, xm)
         c.add(instance(f"XL{k}", (ip, in_, "ee", "cm", f"ol{k}", "vdd", "0", "nbl", "nc", "pc"), lrn, owner="bench",
                        role=f"learning x={x:g}"))
