@@ -139,6 +139,16 @@ def summary() -> None:
                                              "offset_trims_units")} for r in mc_rows]
     res["behavioural"] = spread(sweep_rows(OUT / "behavioural"))
     res["behavioural_sigma_gm"] = SIGMA_GM
+    # a part whose run folder is absent keeps the previous result, listed under "stale" (measured on an older circuit)
+    previous = json.loads(RESULT.read_text()) if RESULT.exists() else {}
+    parts = {"long": ("long",), "bias": ("bias",), "mc": ("mc", "mc_rows"), "behavioural": ("behavioural",)}
+    res["stale"] = []
+    for part, keys in parts.items():
+        folder = OUT / ("lagnet1000" if part == "long" else part)
+        if not folder.exists() and part in previous:
+            for key in keys:
+                res[key] = previous.get(key, res.get(key))
+            res["stale"].append(part)
     RESULT.parent.mkdir(parents=True, exist_ok=True)
     RESULT.write_text(json.dumps(res, indent=1, default=float) + "\n")
     plots(res, mc_rows)

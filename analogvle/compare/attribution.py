@@ -75,3 +75,26 @@ def cell_errors(spec: Spec, ref: Trajectory, circ: Trajectory) -> dict[str, floa
             out[f"layer{l} error path (eps, r' eps, error neuron)"] = _local(circ[e_key], ideal, ref[e_key])
             e_above = circ[e_key]
     return dict(sorted(out.items(), key=lambda kv: -kv[1]))
+
+
+def error_gains(spec: Spec, circ: Trajectory, start: float = 0.0) -> dict[str, float]:
+    """Gain of each error neuron (``"layer1 n0"``, ...): the fitted slope (offset free) of the circuit's e against
+    its ideal form fed with the circuit's own ŭ and the errors above (as the error-path stage of :func:`cell_errors`),
+    over t ≥ ``start``. 1 for a stage with the right gain, whatever happens above it."""
+    net, t, out = spec.network, circ.t, {}
+    keep = t >= start
+    e_above = None
+    for l in range(len(net.layers), 0, -1):
+        layer = net.layers[l - 1]
+        if l == len(net.layers):
+            eps = net.beta * (circ["target"] - circ[f"layer{l}/r"])
+        else:
+            eps = e_above @ np.asarray(net.layers[l].weights)
+        p = ACTIVATIONS[layer.phi].dphi(circ[f"layer{l}/uhat"]) * eps
+        tm, tr = np.asarray(layer.tau_m, float), np.asarray(layer.tau_r, float)
+        ideal = lead_lag(t, p, tr, tm) if net.errors == "prospective" else p
+        e = circ[f"layer{l}/e"]
+        for i in range(layer.size):
+            out[f"layer{l} n{i}"] = float(np.polyfit(ideal[keep, i], e[keep, i], 1)[0])
+        e_above = e
+    return out

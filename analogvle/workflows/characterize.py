@@ -22,6 +22,7 @@ from scipy.optimize import curve_fit, least_squares
 
 from analogvle.circuit.cells.sky130 import benches
 from analogvle.circuit.cells.sky130.calibration import CALIBRATION_FILE, load_calibration
+from analogvle.circuit.cells.sky130.learning import S_E
 from analogvle.circuit.cells.sky130.pdk import IREF, UT, VCM, mim_side
 from analogvle.circuit.ir import Circuit
 from analogvle.errors import NetlistError, SimulationError
@@ -32,12 +33,14 @@ from analogvle.simulate.batch import run_analysis_plots
 
 M_SYN = 0.5  # tanh_syn tail for a weight of 1: I0 ≈ 0.5·IREF
 T_UNIT = 250e-6  # s per model time unit (target); C = T·G
-GIL_M = 3.0  # forward Gilbert tail (× IREF)
+GIL_M = 6.0  # forward Gilbert tail (× IREF): Wmax ≈ 3.8, so dW/dVw ∝ 1 − (W/Wmax)² stays ≥ 0.93 for |W| ≤ 1
 LEARN_M = 0.1  # learning-multiplier tail line (× IREF, 1 nA)
 ETA = 0.02  # learning rate the weight capacitor is sized for (LagNet)
 IX0, XM = 10e-9, 4.0  # input cell: I = IX0 (1 ± x/XM), |x| ≤ 3
 VWCM = 0.75  # weight-voltage common mode
 RANGE_UH = 2.05  # |ŭ| used in LagNet (ideal: max 2.04)
+RANGE_X_MAP, RANGE_VW_MAP, RANGE_UH_MAP = 2.0, 0.04, 1.5  # weight-map fit: LagNet's |x| (RMS 1.22), |W|, |ŭ|
+RANGE_E = 3.0  # |e| of LagNet's layer-1 error neurons while it learns (ideal: max 3.1), at the error scale VU/S_E
 RANGE_EPS = 1.6  # |ε| of LagNet's hidden error neurons with plasticity off (ideal: max 1.55)
 A_NEURON, A_ERROR = 0.1, 10.0
 M_BUMP0 = 0.91  # r′ε cell: first guess of the bump tail per unit of the transconductor's multiplier  # τr/τm of the characterized neuron, τm/τr of the error cell
@@ -280,10 +283,34 @@ def rprime_eps_cell(res: Results) -> None:
     mp.update(m_bump=m_bump, VREF_DPHI=vref_dphi, VREF_EPS=vref_eps)
 
 
+def error_path_gains(res: Results) -> None:
+    """DC gain of each error-path stage as the network wires it, over |e| <= 3 units at the learning error scale.
+
+    A node's conductance is its load's G plus the output conductance of every cell on it (≈ 0.7 % of G each),
+    so a stage loses 1.5-2 % and the losses compound down the layers (LagNet's layer-1 error 12 % low).
+    The network divides each ε term's conductance by the gains of the stages it drives (EPS_GAIN_*).
+    """
+    mp = res.data["mapping"]
+    m_gm = _m_for(mp["gm_table"], mp["G"], "G_S")
+    vrefs = (mp["VREF_GP"], mp["VREF_GN"], mp["VREF_DPHI"], mp["VREF_EPS"])
+    (v,) = res.run(benches.error_path(mp["m_load"], m_gm, mp["m_bump"], vrefs), "error_path")
+    ein = np.real(v["v(ein)"])
+    band = np.abs(ein - VCM) <= RANGE_E * mp["VU"] / S_E
+    x = ein[band]
+    gain_gm = np.polyfit(x - mp["VREF_GN"], np.real(v["v(q)"])[band] - mp["VREF_GP"], 1)[0]
+    gain_rp = np.polyfit(x - mp["VREF_EPS"], np.real(v["v(p)"])[band] - mp["VREF_GP"], 1)[0]
+    gain_err = np.polyfit(np.real(v["v(pe)"])[band], np.real(v["v(e)"])[band], 1)[0]
+    res.data["cells"]["error_path"] = {
+        "ideal": "each stage's DC gain 1: eps term -> q (lin_gm into a load), r' eps -> p (at uh = 0), error neuron e/p",
+        "gain_eps_gm": gain_gm, "gain_rprime_eps": gain_rp, "gain_error_cell": gain_err,
+        "range_units": RANGE_E, "error_scale": S_E}
+    mp.update(EPS_GAIN_GM=gain_gm, EPS_GAIN_RPRIME=gain_rp, EPS_GAIN_ERROR=gain_err)
+
+
 def multiplier_cells(res: Results) -> None:
     """Forward W(Vw)·x and learning e·x Gilbert cells; the weight capacitor for η and its droop at e = 0."""
     mp = res.data["mapping"]
-    plots = res.run(benches.multipliers(GIL_M, LEARN_M, IX0, XM, VWCM), "multipliers")
+    plots = res.run(benches.multipliers(GIL_M, LEARN_M, IX0, XM, VWCM, mp["m_load"], mp["VREF_GP"]), "multipliers")
     xs = np.asarray(benches.X_GRID)
     model = lambda p, y, x: p[0] * np.tanh(p[1] * (y - p[2]) / (2 * UT)) * (x / XM - p[3]) + p[4]
     out = {}
@@ -308,7 +335,26 @@ def multiplier_cells(res: Results) -> None:
         if key == "learning":
             at0 = np.argmin(np.abs(y))
             out[key]["current_at_e0_A"] = [float(np.real(v[f"i({probe}{k})"])[at0]) for k in range(len(xs))]
-    fwd, lrn = out["forward"], out["learning"]
+    # the weight map the network uses: the forward cell as wired there, into a neuron's load, over the range LagNet
+    # uses (|W| <= ~1.5, |x| <= 2, |ŭ| <= 1.5): the load's and the cell's output conductances and the x path's curvature make
+    # the node's W·x 2-5 % smaller than the held-output fit says
+    v = _plot(plots, VWCM - 0.1, 61)
+    y = np.real(next(iter(v.values()))) - VWCM
+    Y, X = np.tile(y, len(xs)), np.repeat(xs, len(y))
+    node = np.concatenate([(np.real(v[f"v(z{k})"]) - mp["VREF_GP"]) * mp["G"] for k in range(len(xs))])
+    used = (np.abs(X) <= RANGE_X_MAP + 1e-9) & (np.abs(Y) <= RANGE_VW_MAP) & (np.abs(node) <= RANGE_UH_MAP * mp["I0"])
+    tail = GIL_M * IREF
+    ky = out["forward"]["kappa_y"]  # the lower pair's tanh shape (from the wide held sweep; ±40 mV barely bends it)
+    fit = least_squares(lambda p: (model((p[0], ky, *p[1:]), Y[used], X[used]) - node[used]) / tail,
+                        [out["forward"]["A"], out["forward"]["y_offset_V"], 0, 0], x_scale=[tail, 0.01, 0.01, tail / 100]).x
+    fit = np.array([fit[0], ky, *fit[1:]])
+    err = np.max(np.abs(model(fit, Y[used], X[used]) - node[used])) / np.max(np.abs(node[used]))
+    out["forward_loaded"] = {"A": fit[0], "kappa_y": fit[1], "y_offset_V": fit[2], "x_offset": fit[3],
+                             "out_offset_A": fit[4], "max_err_of_full_scale": err,
+                             "A_over_held_A": fit[0] / out["forward"]["A"],
+                             "range": f"|x| <= {RANGE_X_MAP}, |Vw - VWCM| <= {1e3 * RANGE_VW_MAP:g} mV, |uh| <= {RANGE_UH_MAP}",
+                             "form": "G (V(z) - VREF_GP) = A tanh(ky (Vw - VWCM - y0)/2UT) (x/XM - x0) + c"}
+    fwd, lrn = out["forward_loaded"], out["learning"]
     wmax = abs(fwd["A"]) / (XM * mp["I0"])
     dwdv = wmax * abs(fwd["kappa_y"]) / (2 * UT)
     slope = abs(lrn["A"] * lrn["kappa_y"]) * mp["VU"] / (2 * UT) / XM  # A per unit of e·x (small e)
@@ -333,7 +379,7 @@ def characterize(report: str | Path, *, realization: str = "sky130", progress=No
     res = Results()
     start = time.perf_counter()
     for step, label in ((dc_cells, "DC transfers"), (neuron_cell, "membrane"), (error_cell, "error neuron"),
-                        (rprime_eps_cell, "r' eps"),
+                        (rprime_eps_cell, "r' eps"), (error_path_gains, "error path"),
                         (multiplier_cells, "multipliers")):
         say(f"characterize: {label}")
         step(res)
@@ -341,7 +387,8 @@ def characterize(report: str | Path, *, realization: str = "sky130", progress=No
     if CALIBRATION_FILE.is_file():  # how far this measurement is from the mapping the realization ships
         shipped = load_calibration().values
         res.data["calibration_drift"] = {k: res.data["mapping"][k] / shipped[k] - 1
-                                         for k in ("VU", "I0", "G", "C_membrane", "C_error", "C_w")}
+                                         for k in ("VU", "I0", "G", "C_membrane", "C_error", "C_w", "Wmax", "EPS_GAIN_GM",
+                                                   "EPS_GAIN_RPRIME", "EPS_GAIN_ERROR")}
     res.data["passed"] = all(t["pass"] for t in res.data["targets"].values())
     with staged_folder(Path(report)) as stage:
         (stage / "cells.json").write_text(json.dumps(res.data, indent=1, default=float) + "\n", encoding="utf-8")

@@ -16,7 +16,7 @@ from analogvle.circuit.ir import Ac, Circuit, Dc, DcSweep, Pwl, Tran, ac_isource
 
 BUS = ("vdd", "0", "nb", "nc", "pc")
 SYN_M_GRID = (0.02, 0.03, 0.05, 0.08, 0.12, 0.18, 0.25, 0.35, 0.5, 0.7, 1.0, 1.5, 2.0, 3.0)
-GM_M_GRID = (0.2, 0.33, 0.5, 0.7, 1.0, 1.4, 1.8, 2.0, 2.2, 3.0, 4.0, 6.0)
+GM_M_GRID = (0.08, 0.11, 0.15, 0.2, 0.33, 0.5, 0.7, 1.0, 1.4, 1.8, 2.0, 2.2, 3.0, 4.0, 6.0)  # down to G/8 (beta G/S_E)
 X_GRID = tuple(np.linspace(-3.0, 3.0, 13))
 
 
@@ -103,12 +103,16 @@ def _x_pair(c: Circuit, cells: lib.CellSet, tag: str, x: float, ix0: float, xm: 
     return ip, in_
 
 
-def multipliers(gil_m: float, learn_m: float, ix0: float, xm: float, vwcm: float) -> Circuit:
+def multipliers(gil_m: float, learn_m: float, ix0: float, xm: float, vwcm: float, m_load: float,
+                vref_gp: float) -> Circuit:
     """Both Gilbert multipliers at every X_GRID input: the forward one against the weight voltage
-    (VY, VWCM ± 100 mV), the learning one against e (VE, VCM ± 150 mV)."""
+    (VY, VWCM ± 100 mV), output held at VCM and, as in the network, into a neuron's load (node ``z<k>``);
+    the learning one against e (VE, VCM ± 150 mV)."""
     c, cells = _bench("Gilbert multipliers", learn_line=learn_m)
     fwd = lib.gilbert(cells, "gil_fwd", gil_m)
     lrn = lib.gilbert(cells, "gil_learn", 1.0, shift=True)
+    load = lib.lin_gm(cells, "load_gm", m_load)
+    c.add(vsource("VGP", "gp", "0", Dc(vref_gp), owner="bench", role="lin_gm + reference (trim)"))
     c.add(vsource("VY", "y", "0", Dc(vwcm), owner="bench", role="weight voltage (swept)"))
     c.add(vsource("VYR", "yr", "0", Dc(vwcm), owner="bench", role="weight reference"))
     c.add(vsource("VE", "ee", "0", Dc(VCM), owner="bench", role="error voltage (swept)"))
@@ -116,6 +120,9 @@ def multipliers(gil_m: float, learn_m: float, ix0: float, xm: float, vwcm: float
         ip, in_ = _x_pair(c, cells, f"f{k}", x, ix0, xm)
         c.add(instance(f"XF{k}", (ip, in_, "y", "yr", f"of{k}", *BUS), fwd, owner="bench", role=f"forward x={x:g}"))
         c.add(vsource(f"VOF{k}", f"of{k}", "0", Dc(VCM), owner="bench", role="current probe"))
+        c.add(instance(f"XFZ{k}", (ip, in_, "y", "yr", f"z{k}", *BUS), fwd, owner="bench",
+                       role=f"forward x={x:g} into a load"))
+        c.add(instance(f"XLZ{k}", ("gp", f"z{k}", f"z{k}", *BUS), load, owner="bench", role="neuron load G"))
         ip, in_ = _x_pair(c, cells, f"l{k}", x, ix0, xm)
         c.add(instance(f"XL{k}", (ip, in_, "ee", "cm", f"ol{k}", "vdd", "0", "nbl", "nc", "pc"), lrn, owner="bench",
                        role=f"learning x={x:g}"))
@@ -139,4 +146,32 @@ def rprime_eps(m_bump: float, m_gm: float, vu: float, vref_dphi: float, vref_eps
         c.add(instance(f"X{k}", (f"u{k}", "rd", "ep", "en", f"o{k}", *BUS), cell, owner="bench", role=f"uh = {u:g}"))
         c.add(vsource(f"VO{k}", f"o{k}", "0", Dc(VCM), owner="bench", role="current probe"))
     c.analyses = [DcSweep("VE", VCM - 0.16, VCM + 0.16, 0.004)]
+    return _finish(c, cells)
+
+
+def error_path(m_load: float, m_gm: float, m_bump: float, vrefs: tuple[float, float, float, float]) -> Circuit:
+    """The error path's stages as the network wires them, all driven by one swept error voltage VE (node ``ein``).
+
+    Chain A: ε term (lin_gm of multiplier ``m_gm``, inputs ein − gn) into a node with the load lin_gm: q.
+    Chain B: r′ε cell at ŭ = 0 (ε = ein − ge) into a p node with the load: p (= e of a τr = τm neuron).
+    Chain C: the same r′ε cell into an error neuron (τm/τr = 10, its p load): DC output e.
+    Each node's conductance is its load's G plus the output conductance of every cell on it (what the gains measure).
+    """
+    vgp, vgn, vrd, vge = vrefs
+    c, cells = _bench("error path stage gains (DC)")
+    for name, node, v, role in (("VGP", "gp", vgp, "lin_gm + reference"), ("VGN", "gn", vgn, "lin_gm - reference"),
+                                ("VRD", "rd", vrd, "phi' reference (uh = 0)"), ("VGE", "ge", vge, "r' eps reference")):
+        c.add(vsource(name, node, "0", Dc(v), owner="bench", role=role))
+    c.add(vsource("VE", "ein", "0", Dc(VCM), owner="bench", role="error voltage (swept)"))
+    load = lib.lin_gm(cells, "load_gm", m_load)
+    eps = lib.lin_gm(cells, "eps_gm", m_gm)
+    rpe = lib.dphi_eps(cells, "rprime_eps", m_bump, m_load)
+    err = lib.error_cell(cells, "error_neuron", 10.0, 1e-12, m_load)
+    c.add(instance("XEA", ("ein", "gn", "q", *BUS), eps, owner="bench", role="eps term into q"))
+    c.add(instance("XLQ", ("gp", "q", "q", *BUS), load, owner="bench", role="q load G"))
+    c.add(instance("XEB", ("rd", "rd", "ein", "ge", "p", *BUS), rpe, owner="bench", role="r' eps into p"))
+    c.add(instance("XLP", ("gp", "p", "p", *BUS), load, owner="bench", role="p load G"))
+    c.add(instance("XEC", ("rd", "rd", "ein", "ge", "pe", *BUS), rpe, owner="bench", role="r' eps into the error cell"))
+    c.add(instance("XEE", ("pe", "e", "gp", *BUS), err, owner="bench", role="error neuron"))
+    c.analyses = [DcSweep("VE", VCM - 0.08, VCM + 0.08, 0.002)]
     return _finish(c, cells)

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from analogvle.circuit.cells.sky130.pdk import UT
-from analogvle.errors import ConfigurationError
+from analogvle.errors import ConfigurationError, NetlistError
 
 CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
 
@@ -47,7 +47,11 @@ class Calibration:
 
     def gm_multiplier(self, conductance: float) -> float:
         """Multiplier m of a lin_gm of small-signal conductance ``conductance`` (measured table, log-log)."""
-        return _interp_log(conductance, self.values["gm_table"]["G_S"], self.values["gm_table"]["m"])
+        table = self.values["gm_table"]["G_S"]
+        if not min(table) * (1 - 1e-3) <= conductance <= max(table) * (1 + 1e-3):
+            raise NetlistError(f"sky130: a linear transconductor of {conductance:.4g} S is outside the measured "
+                               f"lin_gm table ({min(table):.4g}..{max(table):.4g} S; benches.GM_M_GRID, re-characterize)")
+        return _interp_log(conductance, table, self.values["gm_table"]["m"])
 
     def weight_voltage(self, weight: float) -> float:
         """The weight capacitor's voltage for a forward Gilbert weight ``weight`` (inverse of the fitted map)."""

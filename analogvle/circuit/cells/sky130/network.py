@@ -257,10 +257,14 @@ class Elaboration:
             cell = lib.dphi_eps(self.cells, "rprime_eps", cal.m_bump, cal.m_load)
             self.add_instance(f"XP_l{l}_n{i}", (f"uhat_l{l}_n{i}", "rd", q, "ge", p, *BUS), cell, owner,
                               "p = phi'(uh) eps (bump-tailed transconductor)")
+        # the measured DC gains of the stages this neuron's ε drives (each node's load G plus the output
+        # conductance of the cells on it): the ε terms are sized up by them, so p = r'ε and e = p at DC
+        gain = cal.EPS_GAIN_GM * (cal.EPS_GAIN_RPRIME if layer.phi != "linear" else 1.0) * (
+            cal.EPS_GAIN_ERROR if filtered else 1.0)
         for name, (inp, inn), g in eps_sources:
-            m = cal.gm_multiplier(g)
+            m = cal.gm_multiplier(g / gain)
             self.add_instance(name, (inp, inn, q, *BUS), lib.lin_gm(self.cells, f"syngm_m{_tag(m)}", m), owner,
-                              f"eps term, G = {g:.4g} S")
+                              f"eps term, G = {g:.4g} S / stage gain {gain:.4f}")
         return e
 
     def errors(self, net: NetworkSpec, target: list[str]) -> None:
