@@ -59,7 +59,8 @@ def calibrate_learning(spec: Spec, realization: str, backend: str, run: Runner, 
     conductance G moves by the trim current / G): the ŭ trims ("l1_n0"), the error neurons' input
     trims ("p_l1_n0", nulling p) and error-cell output trims ("eo_l1_n1", nulling e through the cell's
     output conductance G/3), and with ``multipliers`` each learning multiplier's offset trim
-    ("m_l1_n0_j0": minus the current it pushes into its dump source, the drift it would give the weight).
+    ("m_l1_n0_j0", a bias's "m_l2_n0_b": minus the current it pushes into its dump source, the drift it would
+    give the weight).
     """
     cal_spec = replace(spec, time=replace(spec.time, duration=2 * spec.time.save_dt))
     trims: dict[str, float] = {}
@@ -78,8 +79,8 @@ def calibrate_learning(spec: Spec, realization: str, backend: str, run: Runner, 
                 if e_probe.nodes[i] != netlist.probes[f"calibration/p{l}"].nodes[i]:  # an error cell: null e too
                     e_off = at_rest(f"layer{l}/e")[i] * e_probe.scale / netlist.probes[f"calibration/p{l}"].scale
                     trims[f"eo_l{l}_n{i}"] = trims.get(f"eo_l{l}_n{i}", 0.0) - e_off * EO_GAIN
-        layer = net.layers[0]
-        tags = [f"m_l1_n{i}_j{j}" for i in range(layer.size) for j in range(layer.fan_in)]
+        # the dump sources VDUMP_<tag> of every learning multiplier (weights and biases of every plastic layer)
+        tags = [f"m_{name.split('_', 1)[1]}" for name in netlist.probes["calibration/dump"].nodes] if multipliers else []
         for tag, current in zip(tags, dumps):
             trims[tag] = trims.get(tag, 0.0) - current
     return trims

@@ -93,7 +93,7 @@ class Sky130Cells:
         if spec.network.errors != "none" and any(layer.gamma for layer in spec.network.layers):
             notes.append("nudging gamma*e is not built (|gamma| <= 0.01 is left out)")
         if spec.network.plastic:
-            notes.append(f"errors at V = VCM + e*VU/{S_E:g}; layer-1 weights on MIM capacitors, learning multipliers "
+            notes.append(f"errors at V = VCM + e*VU/{S_E:g}; plastic weights (and learned biases) on MIM capacitors, learning multipliers "
                          "on their own bias line, learn_after as transmission gates")
         summary = get_summary(circuit)
         net = spec.network
