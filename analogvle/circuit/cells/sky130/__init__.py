@@ -32,6 +32,7 @@ from analogvle.circuit.probes import probe_nodes
 from analogvle.errors import NetlistError
 from analogvle.formatting import format_number
 from analogvle.integrate.solve import integrate
+from analogvle.model.network import rest_potentials
 from analogvle.model.spec import Spec
 
 #: largest ngspice step, model time units (the forward LagNet numbers were measured with it)
@@ -64,7 +65,12 @@ class Sky130Cells:
         circuit = Circuit(title=f"analogvle netlist: {spec.name} (sky130 realization, corner {corner})",
                           libraries=[model_library(corner)], init=dict(INIT))
         check_spec(spec)
-        probes, counts, cells = build_network(spec, cal, circuit, target_samples(spec), trims or {}, calibrating)
+        target = target_samples(spec)
+        if calibrating and target is not None:  # the calibration's target: the student's own output at rest (x = 0),
+            # so that every ideal error is 0 and the trims null offsets only (a teacher with biases is not 0 at x = 0)
+            rest = rest_potentials(spec.network)[-1]
+            target = (np.broadcast_to(rest, np.shape(target[0])).copy(), target[1])
+        probes, counts, cells = build_network(spec, cal, circuit, target, trims or {}, calibrating)
         circuit.subckts = list(cells.subckts.values())
         circuit.options = {**OPTIONS, "method": "gear"}
         circuit.saves = sorted(probe_nodes(probes)) + sorted({v for p in probes.values() if p.quantity == "i"
