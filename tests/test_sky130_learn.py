@@ -110,27 +110,27 @@ def test_the_hidden_network_keeps_every_weight_and_bias_on_a_capacitor():
 
 def test_a_hidden_layer2_weight_learns_eta_e_r_in_the_reference_direction():
     spec = variant(HIDDEN, 3.0, 1.0, trim="none")
-    netlist = trimmed_netlist(spec, "sky130", "shared")  # trim = "none": no calibration runs (a 30 s test)
+    netlist = trimmed_netlist(spec, "sky130", "shared")  # trim = "none": no calibration runs (about 50 s of CPU)
     traj = simulate(spec, netlist=netlist, progress=False)
     t, W, b = traj.t, traj["layer2/W"][:, 0, :], traj["layer2/b"][:, 0]
     before, after = t <= 0.95, t >= 1.0
     assert np.max(np.abs(W[before] - spec.network.layers[1].weights[0])) < 5e-3  # held before learn_after
-    # dW2_0j = eta * integral of e2 r1_j with the circuit's own e2 and r1
+    # dW2_0j = eta * integral of e2 r1_j with the circuit's own e2 and r1, and db2 = eta * integral of e2 (the
+    # bias is a weight on r = 1): a line through the 7 (expected, moved) pairs. Its slope is the learning rate
+    # (measured 0.91); its intercept the untrimmed multipliers' common drift (trim = "none": -4e-3 over 2 units)
     e2, r1 = traj["layer2/e"][:, 0], traj["layer1/r"]
     eta = spec.network.layers[1].eta
-    expected = eta * np.trapezoid(e2[after, None] * r1[after], t[after], axis=0)
-    moved = W[-1] - W[after][0]
-    big = np.abs(expected) > 0.01
-    assert big.sum() >= 2, expected
-    assert np.all(np.sign(moved[big]) == np.sign(expected[big])), (moved, expected)
-    assert np.all((0.6 < moved[big] / expected[big]) & (moved[big] / expected[big] < 1.6)), (moved, expected)
-    # db2 = eta * integral of e2 (the bias is a weight on r = 1)
-    expected_b = eta * np.trapezoid(e2[after], t[after])
-    assert abs(expected_b) > 0.01 and 0.6 < (b[-1] - b[after][0]) / expected_b < 1.6, (b[-1] - b[after][0], expected_b)
+    expected = eta * np.trapezoid(np.column_stack([e2[:, None] * r1, e2])[after], t[after], axis=0)
+    moved = np.append(W[-1] - W[after][0], b[-1] - b[after][0])
+    slope, drift = np.polyfit(expected, moved, 1)
+    assert np.ptp(expected) > 0.04, expected  # the weights are driven apart, in both directions
+    assert 0.8 < slope < 1.25 and abs(drift) < 0.01, (slope, drift, moved, expected)
+    big = np.abs(expected[:6]) > 0.01
+    assert big.sum() >= 3 and np.all(np.sign(moved[:6][big]) == np.sign(expected[:6][big])), (moved, expected)
     # and the reference (ideal model, same spec) moves the largest weights the same way
     ref = integrate(spec)
     ref_moved = ref["layer2/W"][-1, 0] - ref["layer2/W"][np.searchsorted(ref.t, 1.0), 0]
-    assert np.all(np.sign(ref_moved[big]) == np.sign(moved[big])), (moved, ref_moved)
+    assert np.all(np.sign(ref_moved[big]) == np.sign(moved[:6][big])), (moved, ref_moved)
 
 
 def test_pdk_mismatch_alters_are_the_pdk_sigma_and_reproduce_by_seed():
