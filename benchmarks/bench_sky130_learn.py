@@ -83,7 +83,6 @@ def hidden_numbers(folder: Path) -> dict | None:
             "energy_per_synaptic_update_per_time_unit_J", "power_per_plastic_synapse_learning_W", "cell_instances",
             "ngspice_wall_time_s", "power_by_part_W", "plastic_synapses")
     out.update({k: hw[k] for k in keep if k in hw})
-    out["stages_s"] = m.get("stages_s") or m.get("timings")
     return out
 
 
