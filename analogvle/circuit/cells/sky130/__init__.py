@@ -161,7 +161,8 @@ def mapping_lines(cal) -> list[str]:
         (f"  time: 1 model time unit = {cal.T_unit_s * 1e6:.0f} us: membrane C = {cal.C_membrane * 1e12:.3f} pF per "
         f"unit of tau_m, error C = {cal.C_error * 1e12:.3f} pF at tau_r = {cal.C_error_tau_r:g}"),
         (f"  weights (layer 1): W = {cal.Wmax:.4f} tanh({cal.kappa_w:.4f} (Vw - {cal.VWCM} V - "
-        f"{cal.w_offset_V * 1e3:.3f} mV)/2UT); layers >= 2: synapse tail from the measured amplitude table"),
+        f"{cal.w_offset_V * 1e3:.3f} mV)/2UT) (and every plastic weight or learned bias); fixed layers >= 2: synapse "
+         "tail from the measured amplitude table"),
         f"  trims: synapse reference {cal.VREF_SYN:.5f} V, lin_gm references {cal.VREF_GP:.5f} / {cal.VREF_GN:.5f} V",
     ]
 
