@@ -264,8 +264,12 @@ class Elaboration:
         p = f"p_l{l}_n{i}" if filtered else e
         load = lib.lin_gm(self.cells, "load_gm", cal.m_load)
         self.c.comment(f"-- {owner}: error, tau_m/tau_r = {format_number(a)}")
-        trims = [(f"p_l{l}_n{i}", p, "error offset trim")] + ([(f"eo_l{l}_n{i}", e, "error-cell output trim")]
-                                                                if filtered else [])
+        # the error offset trim enters p, or, below a plastic layer, the ε node q before r': offsets upstream of r'
+        # (the W^T e Gilbert products') are scaled by r'(uh), so a trim at p nulls them at uh = 0 only and leaves
+        # r'-dependent e offsets that drive learned biases away (measured: b1 ran to Wmax in 1000 units)
+        at_q = layer.phi != "linear" and l < len(net.layers) and net.layers[l].plastic
+        trims = [(f"p_l{l}_n{i}", f"q_l{l}_n{i}" if at_q else p, "error offset trim")] + (
+            [(f"eo_l{l}_n{i}", e, "error-cell output trim")] if filtered else [])
         for key, node, role in trims:
             if self.trims.get(key, 0.0):
                 self.c.add(isource(f"IT{key}", node, self.trims[key] * cal.I0 * self.bias_scale, owner=owner,
