@@ -46,7 +46,7 @@ LEARN_GAIN = 1.0613  # measured: the learning multiplier's slope on a 4 nA line 
 GATE_EDGE = 0.01  # model time units: rise time of the learn_after control step
 LEARN_BUS = ("vdd", "0", "nbl", "ncl", "pcl")
 # Layers >= 2 and biases: the Gilbert cells' upper quad reads ŭ against VCM (tanh(ŭ) = r), not the input's x/XM.
-# Tails measured (/work/scratch/hidden/bench_l2.py, tt, DC sweeps, ngspice + PDK): a forward Gilbert of tail GIL_M/XM
+# Tails measured (benchmarks/bench_sky130_gilbert_r.py, tt, DC sweeps, ngspice + PDK): a forward Gilbert of tail GIL_M/XM
 # gives 0.934-0.957 x W tanh(ŭ) I0 over |ŭ| <= 2 (0.957 at x = 1, a switched pair), so its tail is 1.58 x IREF (mean
 # 0.95 corrected); a learning multiplier of tail 1/XM on the learning line gives 6.76-6.95e-11 A per unit e r at the
 # 1 nA line and VU/4 (vs 5.85e-11 per unit e x of layer 1's at x = 1): its tail is 0.213 of the line.
