@@ -1,4 +1,4 @@
-"""Plasticity on sky130 transistors: layer-1 weights on MIM capacitors, learning currents η·e·x from Gilbert cells.
+"""Plasticity on sky130 transistors: weights and biases on MIM capacitors, learning currents η·e·r from Gilbert cells.
 
 Per plastic synapse (layer 1, input channel j → neuron i):
 
