@@ -5,6 +5,7 @@ benchmarks/out/sky130_learn/; ``summary`` reads the run folders and writes
 benchmarks/results/sky130_learn.json and the figures docs/figures/sky130_learn_*.png.
 
     .venv/bin/python benchmarks/bench_sky130_learn.py long        # analogvle run sims/lagnet.toml --realization sky130
+    .venv/bin/python benchmarks/bench_sky130_learn.py hidden      # analogvle run sims/hidden.toml --realization sky130
     .venv/bin/python benchmarks/bench_sky130_learn.py bias        # bias_scale 0.25, 1, 4 (tt die, T = 200)
     .venv/bin/python benchmarks/bench_sky130_learn.py mc [N]      # N dies (default 20), trim "full" then "nodes"
     .venv/bin/python benchmarks/bench_sky130_learn.py behavioural # ideal circuit, mismatch = SIGMA_GM, 20 seeds
@@ -47,6 +48,42 @@ def sh(args: list[str]) -> float:
 def long() -> None:
     wall = sh([*PY, "run", "sims/lagnet.toml", "--realization", "sky130", "--out", str(OUT / "lagnet1000")])
     (OUT / "lagnet1000_wall.json").write_text(json.dumps({"wall_s": wall}))
+
+
+def hidden() -> None:
+    wall = sh([*PY, "run", "sims/hidden.toml", "--realization", "sky130", "--out", str(OUT / "hidden1000")])
+    (OUT / "hidden1000_wall.json").write_text(json.dumps({"wall_s": wall}))
+
+
+def hidden_numbers(folder: Path) -> dict | None:
+    """The hidden 2 -> 6 -> 1 run: loss ratios, every layer's final W and b against the reference-trained ones."""
+    metrics = folder / "metrics.json"
+    if not metrics.exists():
+        return None
+    m = json.loads(metrics.read_text())
+    lc, hw = m.get("learning_curve") or {}, m.get("hardware", {})
+    circ = load_trajectory(folder / "circuit.npz")
+    ref = load_trajectory(folder / "reference.npz")
+    out = {"loss_ratio_circuit": lc.get("loss_ratio_circuit"), "loss_ratio_reference": lc.get("loss_ratio_reference"),
+           "curve_max_rel_dev": lc.get("max_rel_dev"), "curve_t_worst": lc.get("t_worst")}
+    params_c, params_r = [], []
+    for name in ("layer1/W", "layer1/b", "layer2/W", "layer2/b"):
+        c, r = np.asarray(circ[name][-1]).ravel(), np.asarray(ref[name][-1]).ravel()
+        out[name] = c.tolist()
+        out[name + "_reference"] = r.tolist()
+        out[name + "_error_over_norm"] = float(np.linalg.norm(c - r) / np.linalg.norm(r))
+        params_c.append(c)
+        params_r.append(r)
+    c, r = np.concatenate(params_c), np.concatenate(params_r)
+    out["params_error_over_norm"] = float(np.linalg.norm(c - r) / np.linalg.norm(r))
+    w0 = np.concatenate([np.asarray(ref[n][0]).ravel() for n in ("layer1/W", "layer1/b", "layer2/W", "layer2/b")])
+    out["params_moved_reference"] = float(np.linalg.norm(r - w0))
+    out["params_moved_circuit"] = float(np.linalg.norm(c - w0))
+    keep = ("power_W", "power_chip_W", "power_per_neuron_W", "power_per_synapse_W", "area_total_um2", "devices",
+            "energy_per_synaptic_update_per_time_unit_J", "power_per_plastic_synapse_learning_W", "cell_instances",
+            "ngspice_wall_time_s", "power_by_part_W", "plastic_synapses")
+    out.update({k: hw[k] for k in keep if k in hw})
+    return out
 
 
 def bias() -> None:
@@ -128,7 +165,11 @@ def spread(rows: list[dict]) -> dict:
 
 
 def summary() -> None:
-    res = {"long": run_numbers(OUT / "lagnet1000"), "bias": sweep_rows(OUT / "bias")}
+    res = {"long": run_numbers(OUT / "lagnet1000"), "bias": sweep_rows(OUT / "bias"),
+           "hidden": hidden_numbers(OUT / "hidden1000")}
+    wall = OUT / "hidden1000_wall.json"
+    if wall.exists() and res["hidden"]:
+        res["hidden"]["command_wall_s"] = json.loads(wall.read_text())["wall_s"]
     wall = OUT / "lagnet1000_wall.json"
     if wall.exists() and res["long"]:
         res["long"]["command_wall_s"] = json.loads(wall.read_text())["wall_s"]
@@ -200,6 +241,8 @@ def plots(res: dict, mc_rows: list[dict]) -> None:
         fig.tight_layout()
         fig.savefig(FIG / "sky130_learn_mc.png", dpi=90)
         plt.close(fig)
+    if res["hidden"] and (OUT / "hidden1000" / "learning.png").exists():
+        (FIG / "sky130_learn_hidden.png").write_bytes((OUT / "hidden1000" / "learning.png").read_bytes())
     if res["long"] and (OUT / "lagnet1000" / "learning.png").exists():
         (FIG / "sky130_learn_lagnet.png").write_bytes((OUT / "lagnet1000" / "learning.png").read_bytes())
 
@@ -208,7 +251,7 @@ if __name__ == "__main__":
     step = sys.argv[1] if len(sys.argv) > 1 else "summary"
     if step == "mc":
         mc(int(sys.argv[2]) if len(sys.argv) > 2 else 20)
-    elif step in ("long", "bias", "behavioural", "summary"):
+    elif step in ("long", "hidden", "bias", "behavioural", "summary"):
         globals()[step]()
     else:
-        sys.exit(f"unknown step {step!r}: long, bias, mc [N], behavioural, summary")
+        sys.exit(f"unknown step {step!r}: long, hidden, bias, mc [N], behavioural, summary")

@@ -92,10 +92,12 @@ def test_what_the_cells_cannot_build_is_a_netlist_error():
 @pytest.mark.parametrize("command", ["run", "simulate"])
 def test_a_spec_the_cells_cannot_build_fails_at_once(command, tmp_path, capsys):
     out = ["--out", str(tmp_path / "out")] if command == "run" else ["-o", str(tmp_path / "c.npz")]
-    code = main([command, str(ROOT / "sims" / "hidden.toml"), "--realization", "sky130", *out])
+    bad = tmp_path / "linear_hidden.toml"  # a plastic layer behind a linear one: its Gilbert quad computes tanh
+    bad.write_text((ROOT / "sims" / "hidden.toml").read_text().replace('phi = "tanh"', 'phi = "linear"', 1))
+    code = main([command, str(bad), "--realization", "sky130", *out])
     err = capsys.readouterr().err.strip()
     assert code == 2 and len(err.splitlines()) == 1 and "layer 2: plastic = true" in err
-    assert not list(tmp_path.iterdir())
+    assert [p.name for p in tmp_path.iterdir()] == [bad.name]
 
 
 def test_the_shipped_mapping_is_consistent():

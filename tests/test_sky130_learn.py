@@ -17,6 +17,7 @@ from analogvle.circuit.cells.sky130 import pdk
 from analogvle.circuit.cells.sky130.mismatch import devices, matching_constants, sigma_vth
 from analogvle.cli import main
 from analogvle.compare.attribution import error_gains
+from analogvle.integrate.solve import integrate
 from analogvle.model.toml import load_spec
 from analogvle.netlist.netlist import build_netlist
 from analogvle.simulate.run import simulate, trimmed_netlist
@@ -31,6 +32,7 @@ def within_3x(measured: float, claimed: float) -> bool:
     return claimed / 3 <= measured <= 3 * claimed
 LAGNET = ROOT / "sims" / "lagnet.toml"
 MC = ROOT / "sims" / "lagnet_sky130_mc.toml"
+HIDDEN = ROOT / "sims" / "hidden.toml"
 
 
 def variant(path: Path, duration: float, learn_after: float, **circuit):
@@ -95,6 +97,59 @@ def test_the_error_path_has_unit_gain_at_the_learning_error_scale():
     assert 0.95 < gains["layer1 n0"] < 1.05, gains
 
 
+def test_the_hidden_network_keeps_every_weight_and_bias_on_a_capacitor():
+    netlist = build_netlist(variant(HIDDEN, 2.0, 1.0), "sky130")
+    circuit, hw = netlist.circuit, netlist.summary["hardware"]
+    elements = [el for sub in circuit.subckts if not sub.name.startswith("bias_") for el in sub.elements()] + [
+        el for el in circuit.items if hasattr(el, "primitive")]
+    kinds = [el.kind for el in elements]
+    assert kinds.count("B") == 0 and kinds.count("E") == 0 and kinds.count("G") == 0
+    # 12 + 6 weights and 6 + 1 biases on capacitors, beside 5 membranes and 5 error cells (tau_r < tau_m)
+    assert hw["devices"]["mim"] == 35
+    counts = hw["cell_instances"]
+    assert counts["gil"] == 12 + 8  # layer 1: a synapse per weight, plus the a*W copy of 4 lagging neurons
+    # layer 2: 6 synapses + 6 copies (a = 0.5); biases: 6 + 4 copies (layer 1), 1 + 1 (layer 2); W2^T e2: 6
+    assert counts["gil_r"] == 12 + 10 + 2 + 6
+    assert counts["learn_gate"] == 25 and counts["learn_gil"] == 12
+    assert sum(v for k, v in counts.items() if k.startswith("learn_gil_r")) == 6 + 7
+    assert netlist.probes["layer2/W"].shape == (1, 6) and netlist.probes["layer1/b"].shape == (6,)
+    # every plastic weight and bias shares layer 1's measured map W(Vw) (Wmax 3.60 in calibration.json)
+    wmax = netlist.probes["layer1/W"].saturation
+    assert 3.0 < wmax < 4.0 and netlist.probes["layer2/b"].saturation == pytest.approx(wmax, rel=1e-9)
+    assert netlist.probes["layer2/W"].saturation == pytest.approx(wmax, rel=1e-9)
+    text = netlist.text
+    assert ".ic" in text and "v(w_l2_n0_j5)=" in text and "v(w_l1_n5_b)=" in text
+    # the transposed path reads the forward weight's own capacitor: layer-1 neuron i's eps gets W2_0i e2
+    for i in range(6):
+        line = next(ln for ln in text.splitlines() if ln.lower().startswith(f"xwt_l1_n{i}_k0 "))
+        assert f"w_l2_n0_j{i}" in line.split() and f"q_l1_n{i}" in line.split() and "e_l2_n0" in line.split()
+
+
+def test_a_hidden_layer2_weight_learns_eta_e_r_in_the_reference_direction():
+    spec = variant(HIDDEN, 3.0, 1.0, trim="none")
+    netlist = trimmed_netlist(spec, "sky130", "shared")  # trim = "none": no calibration runs (about 50 s of CPU)
+    traj = simulate(spec, netlist=netlist, progress=False)
+    t, W, b = traj.t, traj["layer2/W"][:, 0, :], traj["layer2/b"][:, 0]
+    before, after = t <= 0.95, t >= 1.0
+    assert np.max(np.abs(W[before] - spec.network.layers[1].weights[0])) < 5e-3  # held before learn_after
+    # dW2_0j = eta * integral of e2 r1_j with the circuit's own e2 and r1, and db2 = eta * integral of e2 (the
+    # bias is a weight on r = 1): a line through the 7 (expected, moved) pairs. Its slope is the learning rate
+    # (measured 0.91); its intercept the untrimmed multipliers' common drift (trim = "none": -4e-3 over 2 units)
+    e2, r1 = traj["layer2/e"][:, 0], traj["layer1/r"]
+    eta = spec.network.layers[1].eta
+    expected = eta * np.trapezoid(np.column_stack([e2[:, None] * r1, e2])[after], t[after], axis=0)
+    moved = np.append(W[-1] - W[after][0], b[-1] - b[after][0])
+    slope, drift = np.polyfit(expected, moved, 1)
+    assert np.ptp(expected) > 0.04, expected  # the weights are driven apart, in both directions
+    assert 0.8 < slope < 1.25 and abs(drift) < 0.01, (slope, drift, moved, expected)
+    big = np.abs(expected[:6]) > 0.01
+    assert big.sum() >= 3 and np.all(np.sign(moved[:6][big]) == np.sign(expected[:6][big])), (moved, expected)
+    # and the reference (ideal model, same spec) moves the largest weights the same way
+    ref = integrate(spec)
+    ref_moved = ref["layer2/W"][-1, 0] - ref["layer2/W"][np.searchsorted(ref.t, 1.0), 0]
+    assert np.all(np.sign(ref_moved[big]) == np.sign(moved[:6][big])), (moved, ref_moved)
+
+
 def test_pdk_mismatch_alters_are_the_pdk_sigma_and_reproduce_by_seed():
     spec = variant(MC, 0.5, 0.2)
     a, b = (build_netlist(dataclasses.replace(spec, circuit=dataclasses.replace(spec.circuit, seed=s)), "sky130")
@@ -131,9 +186,13 @@ def test_bias_scale_scales_the_currents_and_the_time_unit():
 
 @pytest.mark.parametrize("args,key", [
     (["netlist", str(MC), "--realization", "ideal"], "circuit.pdk_mismatch = True needs a transistor"),
-    (["netlist", str(ROOT / "sims" / "hidden.toml"), "--realization", "sky130"], "plastic = true"),
+    (["netlist", "LINEAR_HIDDEN", "--realization", "sky130"], "layer 2: plastic = true after a linear layer"),
 ])
 def test_what_cannot_be_built_is_a_one_line_exit_2(args, key, tmp_path, capsys):
+    # a plastic layer behind a linear one (its Gilbert quad computes tanh, not the identity) is refused
+    linear = tmp_path / "linear_hidden.toml"
+    linear.write_text(HIDDEN.read_text().replace('phi = "tanh"', 'phi = "linear"', 1))
+    args = [str(linear) if a == "LINEAR_HIDDEN" else a for a in args]
     code = main([*args, "-o", str(tmp_path / "n.cir")])
     err = capsys.readouterr().err.strip()
     assert code == 2 and len(err.splitlines()) == 1 and key in err

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from analogvle.model import checks as c
 from analogvle.model.activations import ACTIVATIONS
 from analogvle.model.checks import Value
@@ -96,3 +98,17 @@ class NetworkSpec(Value):
     @property
     def plastic(self) -> bool:
         return any(layer.plastic for layer in self.layers)
+
+
+def rest_potentials(net: NetworkSpec) -> list[np.ndarray]:
+    """ŭ of every layer at rest (x = 0, steady state, no errors): ŭ1 = b1, ŭl = Wl φ(ŭl−1) + bl.
+
+    What an offset trim must leave on each node: only the departure from it is an offset (a network
+    with biases is not at ŭ = 0 when x = 0).
+    """
+    out, r = [], np.zeros(net.inputs)
+    for layer in net.layers:
+        u = np.asarray(layer.weights, dtype=float) @ r + np.asarray(layer.bias, dtype=float)
+        out.append(u)
+        r = np.asarray(ACTIVATIONS[layer.phi].phi(u), dtype=float)
+    return out

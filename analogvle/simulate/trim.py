@@ -19,6 +19,7 @@ from functools import partial
 import numpy as np
 
 from analogvle.circuit.cells import get_cells
+from analogvle.model.network import rest_potentials
 from analogvle.model.spec import Spec
 from analogvle.netlist.netlist import Netlist, build_netlist
 from analogvle.registry import REALIZATIONS
@@ -39,13 +40,14 @@ def trim_offsets(spec: Spec, realization: str, backend: str, run: Runner) -> dic
                       time=replace(spec.time, duration=2 * spec.time.save_dt, learn_after=0.0),
                       compare=replace(spec.compare, signals=["layer*/uhat"]))
     trims: dict[str, float] = {}
+    rest = rest_potentials(spec.network)
     for _ in range(ITERATIONS):
         netlist = build_netlist(forward, realization, trims=trims)
         vectors = run(netlist, backend)
         for l in range(1, len(spec.network.layers) + 1):
             probe = netlist.probes[f"layer{l}/uhat"]
             for i, vector in enumerate(probe.vectors()):
-                offset = (float(np.real(vectors[vector][0])) - probe.offset) / probe.scale
+                offset = (float(np.real(vectors[vector][0])) - probe.offset) / probe.scale - rest[l - 1][i]
                 trims[f"l{l}_n{i}"] = trims.get(f"l{l}_n{i}", 0.0) - offset
     return trims
 
@@ -54,16 +56,19 @@ def calibrate_learning(spec: Spec, realization: str, backend: str, run: Runner, 
                        ) -> dict[str, float]:
     """The start-up calibration of a learning network: every trim at once, measured with the network at rest.
 
-    Each of ``LEARN_ITERATIONS`` rounds runs the whole circuit's operating point at x = 0 (target 0,
-    learn_after gates off, weights held at their start) and updates, in model units of I0 (a node of
-    conductance G moves by the trim current / G): the ŭ trims ("l1_n0"), the error neurons' input
+    Each of ``LEARN_ITERATIONS`` rounds runs the whole circuit's operating point at x = 0 (the target
+    held at the network's own rest output, so every ideal error is 0; learn_after gates off, weights held
+    at their start) and updates, in model units of I0 (a node of conductance G moves by the trim current
+    / G): the ŭ trims ("l1_n0", nulling ŭ minus its rest value :func:`rest_potentials`), the error neurons' input
     trims ("p_l1_n0", nulling p) and error-cell output trims ("eo_l1_n1", nulling e through the cell's
     output conductance G/3), and with ``multipliers`` each learning multiplier's offset trim
-    ("m_l1_n0_j0": minus the current it pushes into its dump source, the drift it would give the weight).
+    ("m_l1_n0_j0", a bias's "m_l2_n0_b": minus the current it pushes into its dump source, the drift it would
+    give the weight).
     """
     cal_spec = replace(spec, time=replace(spec.time, duration=2 * spec.time.save_dt))
     trims: dict[str, float] = {}
     net = spec.network
+    rest = rest_potentials(net)
     for _ in range(LEARN_ITERATIONS):
         netlist = build_netlist(cal_spec, realization, trims=trims, calibrating=True)
         vectors = run(netlist, backend)
@@ -71,15 +76,15 @@ def calibrate_learning(spec: Spec, realization: str, backend: str, run: Runner, 
         dumps = at_rest("calibration/dump") if multipliers else []
         for l in range(1, len(net.layers) + 1):
             for i, off in enumerate(at_rest(f"layer{l}/uhat")):
-                trims[f"l{l}_n{i}"] = trims.get(f"l{l}_n{i}", 0.0) - off
+                trims[f"l{l}_n{i}"] = trims.get(f"l{l}_n{i}", 0.0) - (off - rest[l - 1][i])
             p_off, e_probe = at_rest(f"calibration/p{l}"), netlist.probes[f"layer{l}/e"]
             for i, off in enumerate(p_off):
                 trims[f"p_l{l}_n{i}"] = trims.get(f"p_l{l}_n{i}", 0.0) - off
                 if e_probe.nodes[i] != netlist.probes[f"calibration/p{l}"].nodes[i]:  # an error cell: null e too
                     e_off = at_rest(f"layer{l}/e")[i] * e_probe.scale / netlist.probes[f"calibration/p{l}"].scale
                     trims[f"eo_l{l}_n{i}"] = trims.get(f"eo_l{l}_n{i}", 0.0) - e_off * EO_GAIN
-        layer = net.layers[0]
-        tags = [f"m_l1_n{i}_j{j}" for i in range(layer.size) for j in range(layer.fan_in)]
+        # the dump sources VDUMP_<tag> of every learning multiplier (weights and biases of every plastic layer)
+        tags = [f"m_{name.split('_', 1)[1]}" for name in netlist.probes["calibration/dump"].nodes] if multipliers else []
         for tag, current in zip(tags, dumps):
             trims[tag] = trims.get(tag, 0.0) - current
     return trims

@@ -32,6 +32,7 @@ from analogvle.circuit.probes import probe_nodes
 from analogvle.errors import NetlistError
 from analogvle.formatting import format_number
 from analogvle.integrate.solve import integrate
+from analogvle.model.network import rest_potentials
 from analogvle.model.spec import Spec
 
 #: largest ngspice step, model time units (the forward LagNet numbers were measured with it)
@@ -64,7 +65,12 @@ class Sky130Cells:
         circuit = Circuit(title=f"analogvle netlist: {spec.name} (sky130 realization, corner {corner})",
                           libraries=[model_library(corner)], init=dict(INIT))
         check_spec(spec)
-        probes, counts, cells = build_network(spec, cal, circuit, target_samples(spec), trims or {}, calibrating)
+        target = target_samples(spec)
+        if calibrating and target is not None:  # the calibration's target: the student's own output at rest (x = 0),
+            # so that every ideal error is 0 and the trims null offsets only (a teacher with biases is not 0 at x = 0)
+            rest = rest_potentials(spec.network)[-1]
+            target = (np.broadcast_to(rest, np.shape(target[0])).copy(), target[1])
+        probes, counts, cells = build_network(spec, cal, circuit, target, trims or {}, calibrating)
         circuit.subckts = list(cells.subckts.values())
         circuit.options = {**OPTIONS, "method": "gear"}
         circuit.saves = sorted(probe_nodes(probes)) + sorted({v for p in probes.values() if p.quantity == "i"
@@ -93,7 +99,7 @@ class Sky130Cells:
         if spec.network.errors != "none" and any(layer.gamma for layer in spec.network.layers):
             notes.append("nudging gamma*e is not built (|gamma| <= 0.01 is left out)")
         if spec.network.plastic:
-            notes.append(f"errors at V = VCM + e*VU/{S_E:g}; layer-1 weights on MIM capacitors, learning multipliers "
+            notes.append(f"errors at V = VCM + e*VU/{S_E:g}; plastic weights (and learned biases) on MIM capacitors, learning multipliers "
                          "on their own bias line, learn_after as transmission gates")
         summary = get_summary(circuit)
         net = spec.network
@@ -155,7 +161,8 @@ def mapping_lines(cal) -> list[str]:
         (f"  time: 1 model time unit = {cal.T_unit_s * 1e6:.0f} us: membrane C = {cal.C_membrane * 1e12:.3f} pF per "
         f"unit of tau_m, error C = {cal.C_error * 1e12:.3f} pF at tau_r = {cal.C_error_tau_r:g}"),
         (f"  weights (layer 1): W = {cal.Wmax:.4f} tanh({cal.kappa_w:.4f} (Vw - {cal.VWCM} V - "
-        f"{cal.w_offset_V * 1e3:.3f} mV)/2UT); layers >= 2: synapse tail from the measured amplitude table"),
+        f"{cal.w_offset_V * 1e3:.3f} mV)/2UT) (and every plastic weight or learned bias); fixed layers >= 2: synapse "
+         "tail from the measured amplitude table"),
         f"  trims: synapse reference {cal.VREF_SYN:.5f} V, lin_gm references {cal.VREF_GP:.5f} / {cal.VREF_GN:.5f} V",
     ]
 

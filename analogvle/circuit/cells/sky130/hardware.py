@@ -48,7 +48,7 @@ def category(instance_owner: str, role: str, cell: str) -> str:
         return "input"
     if cell.startswith("learn_"):
         return "learning"
-    if cell.startswith(("syn", "gil")) or role.startswith(("W ", "eps term")):
+    if cell.startswith(("syn", "gil", "weight_cap")) or role.startswith(("W ", "eps term")):  # a weight's storage too
         return "synapses"
     return "neurons"
 

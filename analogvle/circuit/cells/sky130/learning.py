@@ -1,4 +1,4 @@
-"""Plasticity on sky130 transistors: layer-1 weights on MIM capacitors, learning currents η·e·x from Gilbert cells.
+"""Plasticity on sky130 transistors: weights and biases on MIM capacitors, learning currents η·e·r from Gilbert cells.
 
 Per plastic synapse (layer 1, input channel j → neuron i):
 
@@ -19,6 +19,15 @@ Per plastic synapse (layer 1, input channel j → neuron i):
   calibration reads it and sets a trim current at the multiplier's output
   (``m_l1_n{i}_j{j}``, model units of I0: a chip's offset-trim DAC).
 
+Plastic layers ≥ 2 (presynaptic tanh neurons) and plastic biases use the same
+cells with the presynaptic ŭ node (or, for a bias, a pair held switched: x = 1)
+on the Gilbert cells' upper quad in place of the input's predistorted pair
+(``gilbert_r``): that quad computes tanh(ŭ) = r itself (VU = 2UT/κ), not x/XM,
+so its tails are the layer-1 ones divided by XM, times a measured correction
+(GIL_R_M, LEARN_R_M); the weight map W(Vw), C_w and the learning line are
+layer 1's. The same forward cell, with the error node on its upper quad,
+is the plastic transposed path W_ki·e_k into the layer-below's ε node.
+
 The rest of the error path runs at the error scale S_E when the network
 learns: layer-1 errors reach ~3 units, 220 mV at VU, outside the linear
 transconductors' ±150 mV and the learning multiplier's bilinear range.
@@ -36,6 +45,14 @@ ETA_DESIGN = 0.02  # the learning rate C_w was sized for, at LEARN_M·IREF and t
 LEARN_GAIN = 1.0613  # measured: the learning multiplier's slope on a 4 nA line is 5.8 % below 4x the 1 nA one
 GATE_EDGE = 0.01  # model time units: rise time of the learn_after control step
 LEARN_BUS = ("vdd", "0", "nbl", "ncl", "pcl")
+# Layers >= 2 and biases: the Gilbert cells' upper quad reads ŭ against VCM (tanh(ŭ) = r), not the input's x/XM.
+# Tails measured (benchmarks/bench_sky130_gilbert_r.py, tt, DC sweeps, ngspice + PDK): a forward Gilbert of tail GIL_M/XM
+# gives 0.934-0.957 x W tanh(ŭ) I0 over |ŭ| <= 2 (0.957 at x = 1, a switched pair), so its tail is 1.58 x IREF (mean
+# 0.95 corrected); a learning multiplier of tail 1/XM on the learning line gives 6.76-6.95e-11 A per unit e r at the
+# 1 nA line and VU/4 (vs 5.85e-11 per unit e x of layer 1's at x = 1): its tail is 0.213 of the line.
+GIL_R_M = 1.58
+LEARN_R_M = 0.213
+X_ON = ("cm", "wref")  # a bias's "presynaptic rate" r = 1: the upper quad held switched (VCM against VWCM: 450 mV)
 
 
 def weight_storage(e, owner: str, node: str, weight: float, volts: float) -> None:
@@ -69,14 +86,25 @@ def learning_line(e, eta: float) -> None:
     c.add(vsource("VLRNB", "lrnb", "0", lrnb, owner="learning", role="learn_after control, inverted (ideal)"))
 
 
-def learning_synapse(e, l: int, i: int, j: int, pre: tuple[str, str], e_node: str, w_node: str, owner: str) -> str:
-    """Multiplier η·e_i·x_j into the weight capacitor through the gate; returns its dump source's name."""
+def learning_synapse(e, l: int, i: int, j: int | None, pre: tuple[str, str], e_node: str, w_node: str, owner: str,
+                     eta_ratio: float = 1.0) -> str:
+    """Multiplier η·e_i·r_j into the weight capacitor through the gate; returns its dump source's name.
+
+    Layer 1: r_j = x_j through the input's predistorted pair (``learn_gil``); layers ≥ 2: ``pre`` is the
+    presynaptic ŭ against VCM (``learn_gil_r``, tail LEARN_R_M, × ``eta_ratio`` = η_l/η of the line); ``j`` None:
+    the bias, ``pre`` = X_ON (r = 1).
+    """
     cal, c = e.cal, e.c
-    tag = f"l{l}_n{i}_j{j}"
+    tag = f"l{l}_n{i}_" + ("b" if j is None else f"j{j}")
     lo, dump = f"lo_{tag}", f"dump_{tag}"
-    mult = lib.gilbert(e.cells, "learn_gil", 1.0, shift=True)
-    # on its own line: tail + two output copies + two follower tails of that line's current (design share)
-    e.cells.supply[mult] = 4 * e.learn_iref / e.bias_scale
+    if l == 1 and j is not None:
+        mult = lib.gilbert(e.cells, "learn_gil", 1.0, shift=True)
+        # on its own line: tail + two output copies + two follower tails of that line's current (design share)
+        e.cells.supply[mult] = 4 * e.learn_iref / e.bias_scale
+    else:
+        m = LEARN_R_M * eta_ratio
+        mult = lib.gilbert(e.cells, f"learn_gil_r_m{lib._tag(m)}", m, shift=True)
+        e.cells.supply[mult] = (2 * m + 2) * e.learn_iref / e.bias_scale
     gate = lib.learn_gate(e.cells)
     ip, in_ = pre
     e.add_instance(f"XLM_{tag}", (ip, in_, e_node, "cm", lo, *LEARN_BUS), mult, owner,

@@ -8,7 +8,10 @@ Forward path (EQUATIONS.md), per neuron i of layer l with a = τr/τm ≤ 1:
   measured map; an ideal reference here, a capacitor when plasticity is on);
 - layers ≥ 2: each synapse is a ``tanh_syn`` pair on the presynaptic ŭ node:
   it computes W·tanh(ŭ) itself (tail |W|·I0 from the measured table, sign by
-  swapping its inputs); from a linear layer a ``lin_gm`` of |W|·G;
+  swapping its inputs); from a linear layer a ``lin_gm`` of |W|·G; a plastic
+  layer's synapse is a forward Gilbert cell reading its weight capacitor with
+  ŭ on the upper quad (``gil_r``, :mod:`.learning`), and a learned bias the
+  same cell with that quad held switched (r = 1) reading a bias capacitor;
 - a = 1 (Latent Equilibrium): ŭ = s, the node ``uhat`` is a load G = I0/VU;
 - a < 1: the ``membrane`` cell; y (= u) receives I0·s, z (= ŭ) a second copy
   of every synapse with tail a·|W|: z = (1 − a)u + a·s;
@@ -53,11 +56,11 @@ def check_spec(spec: Spec) -> None:
         if net.layers[-1].phi != "linear":
             problems.append("errors with a nonlinear output layer (the top error needs r = uh: phi = linear)")
     for l, layer in enumerate(net.layers, 1):
-        if layer.plastic and l > 1:
-            problems.append(f"layer {l}: plastic = true (only layer 1 learns on transistors: its synapses are Gilbert "
-                            "cells reading a weight capacitor)")
-        if layer.plastic and layer.learn_bias:
-            problems.append(f"layer {l}: learn_bias = true (biases do not learn on transistors: set learn_bias = false)")
+        if layer.plastic and l > 1 and net.layers[l - 2].phi != "tanh":
+            problems.append(f"layer {l}: plastic = true after a {net.layers[l - 2].phi} layer (a plastic synapse is a "
+                            "Gilbert cell whose upper quad computes r = tanh(uh): the presynaptic layer must be tanh)")
+        if layer.plastic and net.errors == "none":
+            problems.append(f"layer {l}: plastic = true with errors = \"none\" (learning needs the error path)")
         if net.errors != "none" and abs(layer.gamma) > GAMMA_OMITTED:
             problems.append(f"layer {l}: gamma = {layer.gamma:g} (nudging is not realized: |gamma| <= "
                             f"{GAMMA_OMITTED:g} is left out, larger is refused)")
@@ -134,8 +137,9 @@ class Elaboration:
                 into: str, scale: float, owner: str) -> None:
         """One synapse of weight ``w`` (its current scaled by ``scale``: the a·W copy) from ``pre`` into ``into``."""
         cal = self.cal
-        if l == 1:  # Gilbert cell, weight as a voltage (an x_in pair on the upper quad)
-            ip, in_ = pre
+        plastic = self.spec.network.layers[l - 1].plastic
+        if l == 1 or plastic:  # Gilbert cell, weight as a voltage (an x_in pair or ŭ on the upper quad)
+            ip, in_ = pre if l == 1 else (pre, "cm")
             vw = f"w_{tag}"
             if vw not in self.weight_nodes:  # one weight voltage, shared by the synapse and its a·W copy
                 self.weight_nodes.add(vw)
@@ -143,15 +147,19 @@ class Elaboration:
                     volts = cal.weight_voltage(w)
                 except ValueError as exc:
                     raise NetlistError(f"{owner}: {exc}") from exc
-                if self.spec.network.layers[0].plastic:
+                if plastic:
                     learning.weight_storage(self, owner, vw, w, volts)
                     _, i, j = tag.split("_")
                     self.plastic.append((l, int(i[1:]), int(j[1:]), vw, owner))
                 else:
                     self.c.add(vsource(f"V{vw}", vw, "0", Dc(volts), owner=owner,
                                        role=f"weight {format_number(w)} as a voltage (held: plasticity off)"))
-            tail = cal.GIL_M * scale
-            cell = lib.gilbert(self.cells, f"gil_m{_tag(tail)}", tail)
+            if l == 1:
+                tail = cal.GIL_M * scale
+                cell = lib.gilbert(self.cells, f"gil_m{_tag(tail)}", tail)
+            else:
+                tail = learning.GIL_R_M * scale
+                cell = lib.gilbert(self.cells, f"gil_r_m{_tag(tail)}", tail)
             self.add_instance(f"X{name}", (ip, in_, vw, "wref", into, *BUS), cell, owner,
                               f"W x, W = {format_number(w)}" + (f", copy x {format_number(scale)}" if scale != 1 else ""))
             return
@@ -164,6 +172,22 @@ class Elaboration:
             m = cal.synapse_tail(abs(w) * scale)
             cell = lib.tanh_syn(self.cells, f"syn_m{_tag(m)}", m)
         self.add_instance(f"X{name}", (inp, inn, into, *BUS), cell, owner, f"W r, W = {format_number(w * scale)}")
+
+    def bias_synapse(self, l: int, i: int, b: float, into: str, scale: float, suffix: str, owner: str) -> None:
+        """A learned bias: a forward Gilbert cell on the bias capacitor with its upper quad held switched (r = 1)."""
+        cal, vb = self.cal, f"w_l{l}_n{i}_b"
+        if vb not in self.weight_nodes:
+            self.weight_nodes.add(vb)
+            try:
+                volts = cal.weight_voltage(b)
+            except ValueError as exc:
+                raise NetlistError(f"{owner}: bias {exc}") from exc
+            learning.weight_storage(self, owner, vb, b, volts)
+            self.plastic.append((l, i, None, vb, owner))
+        tail = learning.GIL_R_M * scale
+        cell = lib.gilbert(self.cells, f"gil_r_m{_tag(tail)}", tail)
+        self.add_instance(f"XSB{suffix}_l{l}_n{i}", (*learning.X_ON, vb, "wref", into, *BUS), cell, owner,
+                          f"b (learned), b = {format_number(b)}" + (f", copy x {format_number(scale)}" if scale != 1 else ""))
 
     def layer(self, net: NetworkSpec, l: int, pre, pre_linear: bool) -> list[str]:
         """Layer ``l``'s neurons; returns their ŭ nodes."""
@@ -197,6 +221,9 @@ class Elaboration:
                         self.synapse(f"S{suffix}_l{l}_n{i}_j{j}", f"l{l}_n{i}_j{j}", l, w, src, pre_linear, node,
                                      scale, owner)
                 b = float(layer.bias[i]) + self.trims.get(f"l{l}_n{i}", 0.0)
+                if layer.learns_bias:  # b on a capacitor (a weight on r = 1); the ideal current keeps the trim only
+                    self.bias_synapse(l, i, float(layer.bias[i]), node, scale, suffix, owner)
+                    b -= float(layer.bias[i])
                 if b != 0.0:
                     self.c.add(isource(f"IB{suffix}_l{l}_n{i}", node, b * scale * cal.I0 * self.bias_scale, owner=owner,
                                        role="bias (b + offset trim) I0 (ideal reference current)"))
@@ -237,8 +264,12 @@ class Elaboration:
         p = f"p_l{l}_n{i}" if filtered else e
         load = lib.lin_gm(self.cells, "load_gm", cal.m_load)
         self.c.comment(f"-- {owner}: error, tau_m/tau_r = {format_number(a)}")
-        trims = [(f"p_l{l}_n{i}", p, "error offset trim")] + ([(f"eo_l{l}_n{i}", e, "error-cell output trim")]
-                                                                if filtered else [])
+        # the error offset trim enters p, or, below a plastic layer, the ε node q before r': offsets upstream of r'
+        # (the W^T e Gilbert products') are scaled by r'(uh), so a trim at p nulls them at uh = 0 only and leaves
+        # r'-dependent e offsets that drive learned biases away (measured: b1 ran to Wmax in 1000 units)
+        at_q = layer.phi != "linear" and l < len(net.layers) and net.layers[l].plastic
+        trims = [(f"p_l{l}_n{i}", f"q_l{l}_n{i}" if at_q else p, "error offset trim")] + (
+            [(f"eo_l{l}_n{i}", e, "error-cell output trim")] if filtered else [])
         for key, node, role in trims:
             if self.trims.get(key, 0.0):
                 self.c.add(isource(f"IT{key}", node, self.trims[key] * cal.I0 * self.bias_scale, owner=owner,
@@ -285,9 +316,16 @@ class Elaboration:
                     sources = []
                     for k, ek in enumerate(e_nodes):
                         w = float(net.layers[l].weights[k, i])
-                        if w != 0.0:
+                        if w != 0.0 and not net.layers[l].plastic:
                             sources.append((f"XWT_l{l}_n{i}_k{k}", (ek, "gn") if w > 0 else ("gp", ek), abs(w) * cal.G))
                 made.append(self.error_neuron(net, l, i, sources, owner))
+                if l < L and net.layers[l].plastic:  # W_ki e_k from the weight capacitors of layer l + 1
+                    q = (f"q_l{l}_n{i}" if layer.phi != "linear" else  # the ε node (error_neuron's q)
+                         f"p_l{l}_n{i}" if self.filtered(net, l, i) else f"e_l{l}_n{i}")
+                    cell = lib.gilbert(self.cells, f"gil_r_m{_tag(learning.GIL_R_M)}", learning.GIL_R_M)
+                    for k, ek in enumerate(e_nodes):
+                        self.add_instance(f"XWT_l{l}_n{i}_k{k}", (ek, "cm", f"w_l{l + 1}_n{k}_j{i}", "wref", q, *BUS),
+                                          cell, owner, f"eps term W_{k}{i} e_{k} (plastic: Gilbert on the weight capacitor)")
             n = (layer.size,)
             self.probes[f"layer{l}/e"] = Probe(tuple(made), n, cal.VU / self.s_e, cal.VCM)
             if self.calibrating:  # the error neurons' input nodes p (= e for τr = τm), for their offset trims
@@ -298,14 +336,24 @@ class Elaboration:
 
     def learning(self, pre: list[tuple[str, str]]) -> dict[str, str]:
         """The plastic weights' learning path; probe name → dump source (the calibration reads their currents)."""
-        cal, layer = self.cal, self.spec.network.layers[0]
-        learning.learning_line(self, float(layer.eta))
+        cal, net = self.cal, self.spec.network
+        first = next(layer for layer in net.layers if layer.plastic)
+        learning.learning_line(self, float(first.eta))
         dumps = {}
         for l, i, j, vw, owner in self.plastic:
-            dumps[f"l{l}_n{i}_j{j}"] = learning.learning_synapse(self, l, i, j, pre[j], f"e_l{l}_n{i}", vw, owner)
-        nodes = tuple(f"w_l1_n{i}_j{j}" for i in range(layer.size) for j in range(layer.fan_in))
-        self.probes["layer1/W"] = Probe(nodes, (layer.size, layer.fan_in), 2 * UT / cal.kappa_w,
-                                        cal.VWCM + cal.w_offset_V, saturation=cal.Wmax)
+            x = learning.X_ON if j is None else pre[j] if l == 1 else (f"uhat_l{l - 1}_n{j}", "cm")
+            ratio = float(net.layers[l - 1].eta) / float(first.eta)
+            tag = f"l{l}_n{i}_" + ("b" if j is None else f"j{j}")
+            dumps[tag] = learning.learning_synapse(self, l, i, j, x, f"e_l{l}_n{i}", vw, owner, ratio)
+        scale, offset = 2 * UT / cal.kappa_w, cal.VWCM + cal.w_offset_V
+        for l, layer in enumerate(net.layers, 1):
+            if not layer.plastic:
+                continue
+            nodes = tuple(f"w_l{l}_n{i}_j{j}" for i in range(layer.size) for j in range(layer.fan_in))
+            self.probes[f"layer{l}/W"] = Probe(nodes, (layer.size, layer.fan_in), scale, offset, saturation=cal.Wmax)
+            if layer.learns_bias:
+                self.probes[f"layer{l}/b"] = Probe(tuple(f"w_l{l}_n{i}_b" for i in range(layer.size)), (layer.size,),
+                                                   scale, offset, saturation=cal.Wmax)
         if self.calibrating:
             self.probes["calibration/dump"] = Probe(tuple(dumps.values()), (len(dumps),), cal.I0 * self.bias_scale,
                                                     0.0, "i")
