@@ -182,10 +182,14 @@ def summary() -> None:
     res["behavioural_sigma_gm"] = SIGMA_GM
     # a part whose run folder is absent keeps the previous result, listed under "stale" (measured on an older circuit)
     previous = json.loads(RESULT.read_text()) if RESULT.exists() else {}
-    parts = {"long": ("long",), "bias": ("bias",), "mc": ("mc", "mc_rows"), "behavioural": ("behavioural",)}
+    parts = {"long": ("long",), "bias": ("bias",), "mc": ("mc", "mc_rows"), "behavioural": ("behavioural",),
+             "hidden": ("hidden",)}
+    folders = {"long": "lagnet1000", "hidden": "hidden1000"}
     res["stale"] = []
+    for key in set(previous) - set(res) - {"stale"}:  # records no run folder gives (a failed design, kept for the README)
+        res[key] = previous[key]
     for part, keys in parts.items():
-        folder = OUT / ("lagnet1000" if part == "long" else part)
+        folder = OUT / folders.get(part, part)
         if not folder.exists() and part in previous:
             for key in keys:
                 res[key] = previous.get(key, res.get(key))
