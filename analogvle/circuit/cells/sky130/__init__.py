@@ -24,8 +24,9 @@ from analogvle.circuit.cells.sky130.calibration import load_calibration
 from analogvle.circuit.cells.sky130.hardware import account
 from analogvle.circuit.cells.sky130.learning import S_E
 from analogvle.circuit.cells.sky130.mismatch import mismatch_alters
-from analogvle.circuit.cells.sky130.network import build_network, check_spec
+from analogvle.circuit.cells.sky130.network import build_network
 from analogvle.circuit.cells.sky130.pdk import INIT, OPTIONS, PDK_VERSION, model_library, pdk_root
+from analogvle.circuit.cells.sky130.scope import check_spec
 from analogvle.circuit.ir import Circuit, Tran
 from analogvle.circuit.passes import format_summary, get_summary
 from analogvle.circuit.probes import probe_nodes
