@@ -228,8 +228,8 @@ class SharedNgspice:
         """``bg_run`` and wait for its thread in POLL-second sleeps; on Ctrl-C halt it (``bg_halt``) and re-raise."""
         ng = self._ng
         ng.bg_finished = False
-        rc = self._command("bg_run")
-        try:
+        try:  # bg_run inside: a Ctrl-C that lands as bg_run returns must still halt the thread it started
+            rc = self._command("bg_run")
             while not (ng.bg_finished or ng.exited):
                 time.sleep(POLL)
         except BaseException:
