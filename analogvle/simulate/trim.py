@@ -45,10 +45,8 @@ def trim_offsets(spec: Spec, realization: str, backend: str, run: Runner) -> dic
         netlist = build_netlist(forward, realization, trims=trims)
         vectors = run(netlist, backend)
         for l in range(1, len(spec.network.layers) + 1):
-            probe = netlist.probes[f"layer{l}/uhat"]
-            for i, vector in enumerate(probe.vectors()):
-                offset = (float(np.real(vectors[vector][0])) - probe.offset) / probe.scale - rest[l - 1][i]
-                trims[f"l{l}_n{i}"] = trims.get(f"l{l}_n{i}", 0.0) - offset
+            for i, off in enumerate(_at_rest(netlist, vectors, f"layer{l}/uhat")):
+                trims[f"l{l}_n{i}"] = trims.get(f"l{l}_n{i}", 0.0) - (off - rest[l - 1][i])
     return trims
 
 
@@ -77,11 +75,12 @@ def calibrate_learning(spec: Spec, realization: str, backend: str, run: Runner, 
         for l in range(1, len(net.layers) + 1):
             for i, off in enumerate(at_rest(f"layer{l}/uhat")):
                 trims[f"l{l}_n{i}"] = trims.get(f"l{l}_n{i}", 0.0) - (off - rest[l - 1][i])
-            p_off, e_probe = at_rest(f"calibration/p{l}"), netlist.probes[f"layer{l}/e"]
-            for i, off in enumerate(p_off):
+            p_probe, e_probe = netlist.probes[f"calibration/p{l}"], netlist.probes[f"layer{l}/e"]
+            e_at_rest = at_rest(f"layer{l}/e")
+            for i, off in enumerate(at_rest(f"calibration/p{l}")):
                 trims[f"p_l{l}_n{i}"] = trims.get(f"p_l{l}_n{i}", 0.0) - off
-                if e_probe.nodes[i] != netlist.probes[f"calibration/p{l}"].nodes[i]:  # an error cell: null e too
-                    e_off = at_rest(f"layer{l}/e")[i] * e_probe.scale / netlist.probes[f"calibration/p{l}"].scale
+                if e_probe.nodes[i] != p_probe.nodes[i]:  # an error cell: null e too
+                    e_off = e_at_rest[i] * e_probe.scale / p_probe.scale
                     trims[f"eo_l{l}_n{i}"] = trims.get(f"eo_l{l}_n{i}", 0.0) - e_off * EO_GAIN
         # the dump sources VDUMP_<tag> of every learning multiplier (weights and biases of every plastic layer)
         tags = [f"m_{name.split('_', 1)[1]}" for name in netlist.probes["calibration/dump"].nodes] if multipliers else []
