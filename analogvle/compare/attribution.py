@@ -57,44 +57,40 @@ def cell_errors(spec: Spec, ref: Trajectory, circ: Trajectory) -> dict[str, floa
         if layer.phi != "linear" and r_key in circ.signals:
             out[f"layer{l} rate ({layer.phi})"] = _local(circ[r_key], phi(circ[uh_key]), ref[r_key])
         pre = phi(circ[uh_key])
-    net = spec.network
-    if net.errors != "none" and "target" in ref.signals:
-        e_above = None
-        for l in range(len(net.layers), 0, -1):
-            layer = net.layers[l - 1]
-            e_key, uh_key = f"layer{l}/e", f"layer{l}/uhat"
-            if e_key not in circ.signals or uh_key not in circ.signals:
-                break
-            if l == len(net.layers):
-                eps = net.beta * (ref["target"] - circ[f"layer{l}/r"])
-            else:
-                eps = e_above @ np.asarray(net.layers[l].weights)
-            p = ACTIVATIONS[layer.phi].dphi(circ[uh_key]) * eps
-            tm, tr = np.asarray(layer.tau_m, float), np.asarray(layer.tau_r, float)
-            ideal = lead_lag(t, p, tr, tm) if net.errors == "prospective" else p
-            out[f"layer{l} error path (eps, r' eps, error neuron)"] = _local(circ[e_key], ideal, ref[e_key])
-            e_above = circ[e_key]
+    if spec.network.errors != "none" and "target" in ref.signals:
+        for l, ideal, e in _error_stages(spec, ref["target"], circ):
+            out[f"layer{l} error path (eps, r' eps, error neuron)"] = _local(e, ideal, ref[f"layer{l}/e"])
     return dict(sorted(out.items(), key=lambda kv: -kv[1]))
+
+
+def _error_stages(spec: Spec, target: np.ndarray, circ: Trajectory):
+    """(layer l, ideal e, circuit e) from the top layer down while the circuit has e and ŭ: the ideal e is
+    the error neuron's form fed with the circuit's ŭ and ε = β(target − r) (top) or Wᵀe of the circuit's e above."""
+    net, t = spec.network, circ.t
+    e_above = None
+    for l in range(len(net.layers), 0, -1):
+        layer = net.layers[l - 1]
+        e_key, uh_key = f"layer{l}/e", f"layer{l}/uhat"
+        if e_key not in circ.signals or uh_key not in circ.signals:
+            return
+        if l == len(net.layers):
+            eps = net.beta * (target - circ[f"layer{l}/r"])
+        else:
+            eps = e_above @ np.asarray(net.layers[l].weights)
+        p = ACTIVATIONS[layer.phi].dphi(circ[uh_key]) * eps
+        tm, tr = np.asarray(layer.tau_m, float), np.asarray(layer.tau_r, float)
+        ideal = lead_lag(t, p, tr, tm) if net.errors == "prospective" else p
+        yield l, ideal, circ[e_key]
+        e_above = circ[e_key]
 
 
 def error_gains(spec: Spec, circ: Trajectory, start: float = 0.0) -> dict[str, float]:
     """Gain of each error neuron (``"layer1 n0"``, ...): the fitted slope (offset free) of the circuit's e against
     its ideal form fed with the circuit's own ŭ and the errors above (as the error-path stage of :func:`cell_errors`),
     over t ≥ ``start``. 1 for a stage with the right gain, whatever happens above it."""
-    net, t, out = spec.network, circ.t, {}
-    keep = t >= start
-    e_above = None
-    for l in range(len(net.layers), 0, -1):
-        layer = net.layers[l - 1]
-        if l == len(net.layers):
-            eps = net.beta * (circ["target"] - circ[f"layer{l}/r"])
-        else:
-            eps = e_above @ np.asarray(net.layers[l].weights)
-        p = ACTIVATIONS[layer.phi].dphi(circ[f"layer{l}/uhat"]) * eps
-        tm, tr = np.asarray(layer.tau_m, float), np.asarray(layer.tau_r, float)
-        ideal = lead_lag(t, p, tr, tm) if net.errors == "prospective" else p
-        e = circ[f"layer{l}/e"]
-        for i in range(layer.size):
+    keep = circ.t >= start
+    out = {}
+    for l, ideal, e in _error_stages(spec, circ["target"], circ):
+        for i in range(e.shape[1]):
             out[f"layer{l} n{i}"] = float(np.polyfit(ideal[keep, i], e[keep, i], 1)[0])
-        e_above = e
     return out
