@@ -169,3 +169,20 @@ def test_a_written_rc_circuit_runs_in_ngspice_with_the_exact_time_constant(tmp_p
     raw = run_analysis(tmp_path / "rc.cir")
     t, v = raw["time"], raw["v(out)"]
     assert np.max(np.abs(v - (1 - np.exp(-t / 1e-3)))) < 1e-4
+
+
+def test_flat_nodes_are_the_names_ngspice_gives_and_a_nodeset_guess_leaves_the_solution(tmp_path):
+    inner = Subckt("inner", ("p", "q"), [resistor("R1", "p", "m", 1e3), resistor("R2", "m", "q", 1e3)])
+    outer = Subckt("outer", ("a",), [instance("Xi", ("a", "k"), "inner"), resistor("R3", "k", "0", 2e3)])
+    c = Circuit("nested dividers", subckts=[inner, outer])
+    c.add(vsource("V1", "in", "0", Dc(1.0)))
+    c.add(instance("Xo", ("in",), "outer"))
+    assert c.flat_nodes() == ["in", "xo.k", "xo.xi.m"]
+    c.nodesets = {"xo.k": 0.9, "xo.xi.m": 0.1}  # a wrong guess: only where Newton starts
+    c.analyses = [Tran(1e-6, 1e-5)]
+    text = WRITER.format_circuit(c)
+    assert ".nodeset v(xo.k)=0.9 v(xo.xi.m)=0.1" in text.splitlines()
+    (tmp_path / "nested.cir").write_text(text)
+    raw = run_analysis(tmp_path / "nested.cir")
+    assert {f"v({n})" for n in c.flat_nodes()} <= set(raw)  # ngspice names every flat node the same
+    assert np.allclose(raw["v(xo.k)"], 0.5) and np.allclose(raw["v(xo.xi.m)"], 0.75)

@@ -272,7 +272,8 @@ class Circuit:
     ``init`` simulator settings that must hold before the circuit is read
     (name → value, or None for a flag), ``saves`` the nodes to keep, ``notes``
     non-idealities to report. ``ics`` are initial node voltages (``.ic``: held
-    while the DC operating point is solved), ``control`` commands run after the
+    while the DC operating point is solved), ``nodesets`` a starting guess for the
+    operating point (``.nodeset``, V; names as :meth:`flat_nodes` gives them), ``control`` commands run after the
     circuit is read and before its analyses (a ``.control`` block, e.g. ``alter``). ``solver`` is the matrix solver asked for:
     "klu" or "sparse" (written as a flag option), or "auto" (nothing written;
     the run resolves it against the loaded ngspice, :mod:`analogvle.simulate.solver`).
@@ -291,6 +292,7 @@ class Circuit:
     notes: list[str] = field(default_factory=list)
     solver: str = "auto"
     ics: dict[str, float] = field(default_factory=dict)
+    nodesets: dict[str, float] = field(default_factory=dict)
     control: list[str] = field(default_factory=list)
 
     def add(self, item: Item) -> Item:
@@ -309,6 +311,22 @@ class Circuit:
     @property
     def tran(self) -> Tran | None:
         return next((a for a in self.analyses if isinstance(a, Tran)), None)
+
+    def flat_nodes(self) -> list[str]:
+        """Every node of the flattened circuit as the simulator names it (lower case; a subcircuit's internal
+        node ``n`` of instance ``x1`` inside ``x2``: ``x2.x1.n``), ground excluded."""
+        subckts = {sub.name.lower(): sub for sub in self.subckts}
+
+        def walk(items, prefix: str, ports: frozenset[str]):
+            for el in items:
+                if not isinstance(el, Element):
+                    continue
+                yield from (prefix + n.lower() for n in el.nodes if n.lower() not in ports and n != "0")
+                sub = subckts.get(str(el.params.get("subckt", "")).lower()) if el.primitive is INSTANCE else None
+                if sub is not None:
+                    yield from walk(sub.items, f"{prefix}{el.name.lower()}.", frozenset(p.lower() for p in sub.ports))
+
+        return list(dict.fromkeys(walk(self.items, "", frozenset())))
 
 
 # ----------------------------------------------------------------------------

@@ -66,6 +66,9 @@ class NgspiceWriter:
                                                 for k, v in options.items()))
         if circuit.ics:
             lines.append(".ic " + " ".join(f"v({n})={self.format_value(v)}" for n, v in circuit.ics.items()))
+        items = list(circuit.nodesets.items())
+        for k in range(0, len(items), 8):  # a starting guess for the operating point, 8 nodes per line
+            lines.append(".nodeset " + " ".join(f"v({n})={v:.6g}" for n, v in items[k:k + 8]))
         if circuit.saves:
             lines += self.format_saves(circuit.saves)
         lines += [self.format_analysis(a) for a in circuit.analyses]
