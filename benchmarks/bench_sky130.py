@@ -17,7 +17,7 @@ import json
 import platform
 from pathlib import Path
 
-from analogvle.compare.attribution import cell_errors
+from analogvle.compare.attribution import cell_errors, forward_gains
 from analogvle.compare.metrics import compare
 from analogvle.integrate.solve import integrate
 from analogvle.model.toml import load_spec
@@ -42,6 +42,8 @@ def measure(name: str, backend: str, duration: float) -> dict:
             "nrmse": {k: s.nrmse for k, s in sorted(result.signals.items())},
             "nrmse_per_neuron": {k: [c.nrmse for c in s.components] for k, s in sorted(result.signals.items())},
             "largest_error_cell": next(iter(errors)), "cell_errors": errors,
+            "forward_gains": forward_gains(spec, circ, ref["x"], start=5.0),
+            "node_gain_trims": {k: v for k, v in hw["offset_trims_units"].items() if k.startswith("g_")},
             "ngspice_wall_s": circ.meta["producer"]["ngspice_wall_time"],
             "supply_power_W": 1.8e-6 * float(circ["hardware/supply_uA"].mean()), "devices": hw["devices"],
             "area_total_um2": hw["area_total_um2"], "area_per_neuron_um2": hw["area_per_neuron_um2"],
@@ -65,6 +67,9 @@ def main() -> None:
         print(f"{r['spec']} ({r['backend']}): supply {1e6 * r['supply_power_W']:.3f} uW, devices {r['devices']}, "
               f"area {r['area_total_um2']:.0f} um2 ({r['area_per_neuron_um2']:.0f} per neuron, "
               f"{r['area_per_synapse_um2']:.0f} per synapse)")
+        print(f"  forward gains (circuit uh over its ideal form, per neuron): "
+              f"{', '.join(f'{k} {v:.4f}' for k, v in r['forward_gains'].items())}; node-gain trims: "
+              f"{', '.join(f'{k} {v:.4f}' for k, v in r['node_gain_trims'].items())}")
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps({"machine": platform.platform(), "processor": platform.processor(), "runs": rows},
                               indent=1, default=float) + "\n")

@@ -44,23 +44,41 @@ def _local(c: np.ndarray, ideal: np.ndarray, ref: np.ndarray) -> float:
 def cell_errors(spec: Spec, ref: Trajectory, circ: Trajectory) -> dict[str, float]:
     """Local nrmse per stage (``"layer1 synapses+membrane"``, ``"layer1 rate (tanh)"``, ...), largest first."""
     out: dict[str, float] = {}
-    t = circ.t
-    pre = ref["x"] if "x" in ref.signals else None
-    for l, layer in enumerate(spec.network.layers, 1):
+    for l, layer, local in _forward_stages(spec, ref["x"] if "x" in ref.signals else None, circ):
         uh_key, r_key = f"layer{l}/uhat", f"layer{l}/r"
-        if pre is None or uh_key not in circ.signals:
-            break
-        s = pre @ np.asarray(layer.weights).T + np.asarray(layer.bias)
-        local = lead_lag(t, s, np.asarray(layer.tau_m, float), np.asarray(layer.tau_r, float))
         out[f"layer{l} synapses+membrane"] = _local(circ[uh_key], local, ref[uh_key])
-        phi = ACTIVATIONS[layer.phi].phi
         if layer.phi != "linear" and r_key in circ.signals:
+            phi = ACTIVATIONS[layer.phi].phi
             out[f"layer{l} rate ({layer.phi})"] = _local(circ[r_key], phi(circ[uh_key]), ref[r_key])
-        pre = phi(circ[uh_key])
     if spec.network.errors != "none" and "target" in ref.signals:
         for l, ideal, e in _error_stages(spec, ref["target"], circ):
             out[f"layer{l} error path (eps, r' eps, error neuron)"] = _local(e, ideal, ref[f"layer{l}/e"])
     return dict(sorted(out.items(), key=lambda kv: -kv[1]))
+
+
+def _forward_stages(spec: Spec, x: np.ndarray | None, circ: Trajectory):
+    """(layer l, its LayerSpec, ideal ŭ) from layer 1 up while the circuit has ŭ: the ideal ŭ is the lead-lag of
+    s = W·φ(ŭ_{l−1}) + b with the circuit's ŭ below (layer 1: the input ``x``); fixed W and b of the spec."""
+    pre = x
+    for l, layer in enumerate(spec.network.layers, 1):
+        uh_key = f"layer{l}/uhat"
+        if pre is None or uh_key not in circ.signals:
+            return
+        s = pre @ np.asarray(layer.weights).T + np.asarray(layer.bias)
+        yield l, layer, lead_lag(circ.t, s, np.asarray(layer.tau_m, float), np.asarray(layer.tau_r, float))
+        pre = ACTIVATIONS[layer.phi].phi(circ[uh_key])
+
+
+def _slopes(ideal: np.ndarray, circ: np.ndarray, keep: np.ndarray) -> list[float]:
+    """Per column, the fitted slope (offset free) of ``circ`` against ``ideal`` over the rows ``keep``."""
+    return [float(np.polyfit(ideal[keep, i], circ[keep, i], 1)[0]) for i in range(circ.shape[1])]
+
+
+def forward_gains(spec: Spec, circ: Trajectory, x: np.ndarray, start: float = 0.0) -> dict[str, float]:
+    """Gain of each neuron's synapses and membrane (``"layer2 n0"``, ...): the fitted slope of the circuit's ŭ
+    against its ideal form fed with the circuit's ŭ below (layer 1: input ``x``), over t ≥ ``start``."""
+    return {f"layer{l} n{i}": g for l, _, ideal in _forward_stages(spec, x, circ)
+            for i, g in enumerate(_slopes(ideal, circ[f"layer{l}/uhat"], circ.t >= start))}
 
 
 def _error_stages(spec: Spec, target: np.ndarray, circ: Trajectory):
@@ -88,9 +106,5 @@ def error_gains(spec: Spec, circ: Trajectory, start: float = 0.0) -> dict[str, f
     """Gain of each error neuron (``"layer1 n0"``, ...): the fitted slope (offset free) of the circuit's e against
     its ideal form fed with the circuit's own ŭ and the errors above (as the error-path stage of :func:`cell_errors`),
     over t ≥ ``start``. 1 for a stage with the right gain, whatever happens above it."""
-    keep = circ.t >= start
-    out = {}
-    for l, ideal, e in _error_stages(spec, circ["target"], circ):
-        for i in range(e.shape[1]):
-            out[f"layer{l} n{i}"] = float(np.polyfit(ideal[keep, i], e[keep, i], 1)[0])
-    return out
+    return {f"layer{l} n{i}": g for l, ideal, e in _error_stages(spec, circ["target"], circ)
+            for i, g in enumerate(_slopes(ideal, e, circ.t >= start))}

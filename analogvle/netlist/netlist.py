@@ -7,7 +7,7 @@ text (:class:`~analogvle.netlist.ngspice.NgspiceWriter`); the
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from analogvle.circuit.benches import Bench
@@ -76,6 +76,25 @@ def build_netlist(spec: Spec, realization: str | None = None, *, writer: Ngspice
     """
     built = build_circuit(spec, realization, trims=trims, calibrating=calibrating)
     return write_circuit(spec.name, built.circuit, built.probes, built.time_scale, built.summary, writer)
+
+
+#: the probe :func:`with_nodesets` adds: every node of the flattened circuit, in volts
+ALL_NODES = "operating_point/nodes"
+
+
+def with_nodesets(netlist: Netlist, volts: dict[str, float], read_back: bool = True,
+                  writer: NgspiceWriter | None = None) -> Netlist:
+    """``netlist`` with ``volts`` (node → V; its own nodes only) as the operating point's starting guess
+    (``.nodeset``), and with ``read_back`` the probe ``ALL_NODES`` that reads every node for the next guess."""
+    nodes = netlist.circuit.flat_nodes()
+    known = set(nodes)
+    circuit = replace(netlist.circuit, nodesets={n: v for n, v in volts.items() if n in known})
+    probes = netlist.probes
+    if read_back:
+        if circuit.saves:
+            circuit.saves = list(dict.fromkeys([*circuit.saves, *nodes]))
+        probes = {**probes, ALL_NODES: Probe(tuple(nodes), (len(nodes),), 1.0)}
+    return write_circuit(netlist.name, circuit, probes, netlist.time_scale, netlist.summary, writer)
 
 
 def bench_netlist(bench: Bench, writer: NgspiceWriter | None = None) -> Netlist:

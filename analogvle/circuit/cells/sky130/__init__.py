@@ -37,7 +37,7 @@ from analogvle.model.network import rest_potentials
 from analogvle.model.spec import Spec
 
 #: largest ngspice step, model time units (the forward LagNet numbers were measured with it)
-MAX_STEP = 0.02
+MAX_STEP = 0.05
 
 
 class Sky130Cells:
@@ -57,7 +57,8 @@ class Sky130Cells:
 
         ``trims``: tag → trim current in model units (I0): "l1_n0" nulls that neuron's ŭ at x = 0,
         "p_l1_n0" / "eo_l1_n1" an error neuron's p / error-cell output, "m_l1_n0_j0" a learning
-        multiplier's offset (measured by :mod:`analogvle.simulate.trim`; a chip's start-up trim DACs).
+        multiplier's offset, "g_l2_n0" a fixed-weight neuron's node gain (its synapses and bias sized up by
+        1/g) (measured by :mod:`analogvle.simulate.trim`; a chip's start-up trim DACs).
         ``calibrating``: the calibration's circuit (learn_after gates off, dump currents probed).
         With ``[circuit] pdk_mismatch`` every FET gets its die's delvto (:mod:`.mismatch`, seed ``circuit.seed``).
         """
@@ -115,8 +116,9 @@ class Sky130Cells:
             *format_summary(summary),
             *mapping_lines(cal),
             "initial conditions: the DC operating point at t = 0 (x(0) = 0 for zero-phase sines)",
-            ("offset trims (bias currents, model units, nulling each uh at x = 0; analogvle simulate/run measure "
-             f"them): {', '.join(f'{k} {v:+.4f}' for k, v in trims.items())}" if trims else
+            ("trims measured by analogvle simulate/run (offsets: bias currents in model units nulling each uh at "
+             "x = 0; g_*: a node's DC gain, its synapses and bias sized up by 1/g): "
+             f"{', '.join(f'{k} {v:+.4f}' for k, v in trims.items())}" if trims else
              "no offset trims (analogvle simulate/run add per-neuron trims measured at x = 0)"),
             "run: ngspice -b -r out.raw THIS_FILE.cir (with the .spiceinit beside it)",
         ]

@@ -103,8 +103,9 @@ class Elaboration:
         return pairs
 
     def synapse(self, name: str, tag: str, l: int, w: float, pre: tuple[str, str] | str, pre_linear: bool,
-                into: str, scale: float, owner: str) -> None:
-        """One synapse of weight ``w`` (its current scaled by ``scale``: the a·W copy) from ``pre`` into ``into``."""
+                into: str, scale: float, owner: str, gain: float = 1.0) -> None:
+        """One synapse of weight ``w`` (its current scaled by ``scale``: the a·W copy) from ``pre`` into ``into``,
+        a fixed one sized up by 1/``gain`` (its node's measured DC gain)."""
         cal = self.cal
         plastic = self.spec.network.layers[l - 1].plastic
         if l == 1 or plastic:  # Gilbert cell, weight as a voltage (an x_in pair or ŭ on the upper quad)
@@ -134,11 +135,11 @@ class Elaboration:
             return
         inp, inn = (pre, "rs") if w > 0 else ("rs", pre)
         if pre_linear:
-            m = cal.gm_multiplier(abs(w) * scale * cal.G)
+            m = cal.gm_multiplier(abs(w) * scale * cal.G / gain)
             cell = lib.lin_gm(self.cells, f"syngm_m{_tag(m)}", m)
             inp, inn = (pre, "gn") if w > 0 else ("gp", pre)
         else:
-            m = cal.synapse_tail(abs(w) * scale)
+            m = cal.synapse_tail(abs(w) * scale / gain)
             cell = lib.tanh_syn(self.cells, f"syn_m{_tag(m)}", m)
         self.add_instance(f"X{name}", (inp, inn, into, *BUS), cell, owner, f"W r, W = {format_number(w * scale)}")
 
@@ -182,14 +183,15 @@ class Elaboration:
             else:
                 self.add_instance(f"XL_l{l}_n{i}", ("gp", z, z, *BUS), lib.lin_gm(self.cells, "load_gm", cal.m_load),
                                   owner, "load G: uh = s (tau_r = tau_m)")
+            gain = self.trims.get(f"g_l{l}_n{i}", 1.0)  # measured by analogvle.simulate.trim.node_gains
             for node, scale in targets:
                 suffix = "" if node == z and a >= 1 else ("y" if node == y else "z")
                 for j, src in enumerate(pre):
                     w = float(layer.weights[i, j])
                     if w != 0.0 or layer.plastic:
                         self.synapse(f"S{suffix}_l{l}_n{i}_j{j}", f"l{l}_n{i}_j{j}", l, w, src, pre_linear, node,
-                                     scale, owner)
-                b = float(layer.bias[i]) + self.trims.get(f"l{l}_n{i}", 0.0)
+                                     scale, owner, gain)
+                b = float(layer.bias[i]) / gain + self.trims.get(f"l{l}_n{i}", 0.0)
                 if layer.learns_bias:  # b on a capacitor (a weight on r = 1); the ideal current keeps the trim only
                     self.bias_synapse(l, i, float(layer.bias[i]), node, scale, suffix, owner)
                     b -= float(layer.bias[i])
