@@ -2,17 +2,20 @@
 non-ideality, through ``analogvle sweep`` (every run an ``evaluate`` of the same samples, real ngspice).
 
     .venv/bin/python benchmarks/bench_mismatch.py [--seeds 5] [--samples 200] [--workers 2]
-        [--param circuit.mismatch --values 0,0.01,0.02,0.05,0.1] [--reltol 0.01]
+        [--param circuit.mismatch --values 0,0.01,0.02,0.05,0.1] [--reltol 0.01] [--report]
 
 Writes the sweep to benchmarks/out/sweep_<param>/ (runs.csv, sweep.md,
 each run's report), the figure docs/figures/mnist1d_<param>.png (circuit
 accuracy per seed and its median against the parameter, the reference's
-accuracy as a line) and prints one table row per value.
+accuracy as a line) and prints one table row per value. ``--report`` runs
+nothing: the table and figure of the runs the folder's runs.csv has finished
+(while a sweep is still running there, say).
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import time
 from pathlib import Path
 
@@ -34,15 +37,16 @@ def main() -> None:
     p.add_argument("--samples", type=int, default=200)
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--reltol", type=float, default=0.01, help="ngspice reltol of every run (the spec's: 1e-3)")
+    p.add_argument("--report", action="store_true", help="run nothing: report the finished runs in runs.csv")
     args = p.parse_args()
     name = args.param.split(".")[-1]
     out = ROOT / "benchmarks" / "out" / f"sweep_{name}"
     start = time.perf_counter()
     values = args.values.split(",")
     zero = [v for v in values if float(v) == 0.0]  # the ideal circuit: every seed is the same run, so one
-    rows = []
+    rows = list(csv.DictReader((out / "runs.csv").open())) if args.report else []
     for vals, seeds in ((zero, 1), ([v for v in values if v not in zero], args.seeds)):
-        if vals:
+        if vals and not args.report:
             rows += sweep(args.spec, seeds=seeds, sets=[f"{args.param}={','.join(vals)}",
                                                         f"simulator.reltol={args.reltol}"],
                           workers=args.workers, out=out, weights=args.weights, samples=args.samples)[1]
@@ -53,14 +57,16 @@ def main() -> None:
             table.setdefault(float(r[args.param]), []).append(r)
     print(f"{args.param}: {len(rows)} runs ({args.seeds} seeds x {len(table)} values, one run at 0, {args.samples} "
           f"samples each, "
-          f"reltol {args.reltol}) in {wall:.0f} s; failed: {sum(r['status'] != 'ok' for r in rows)}")
-    print(f"| {args.param} | circuit accuracy median [min, max] | reference accuracy | agreement median [min, max] |")
-    print("|---|---|---|---|")
+          f"reltol {args.reltol}) in {wall:.0f} s; failed: {sum(r['status'] not in ('ok', 'pending') for r in rows)}, "
+          f"pending: {sum(r['status'] == 'pending' for r in rows)}")
+    print(f"| {args.param} | runs | circuit accuracy median [min, max] | reference accuracy | "
+          "agreement median [min, max] |")
+    print("|---|---|---|---|---|")
     for value, members in sorted(table.items()):
         acc = np.array([float(r["accuracy_circuit"]) for r in members]) * 100
         agr = np.array([float(r["agreement"]) for r in members]) * 100
         ref = float(members[0]["accuracy_reference"]) * 100
-        print(f"| {value:g} | {np.median(acc):.1f} % [{acc.min():.1f}, {acc.max():.1f}] | {ref:.1f} % | "
+        print(f"| {value:g} | {len(members)} | {np.median(acc):.1f} % [{acc.min():.1f}, {acc.max():.1f}] | {ref:.1f} % | "
               f"{np.median(agr):.1f} % [{agr.min():.1f}, {agr.max():.1f}] |")
     plot(table, args, ROOT / "docs" / "figures" / f"mnist1d_{name}.png")
 
