@@ -48,7 +48,8 @@ LEARN_BUS = ("vdd", "0", "nbl", "ncl", "pcl")
 # Layers >= 2 and biases: the Gilbert cells' upper quad reads ŭ against VCM (tanh(ŭ) = r), not the input's x/XM.
 # Tails measured (benchmarks/bench_sky130_gilbert_r.py, tt, DC sweeps, ngspice + PDK): a forward Gilbert of tail GIL_M/XM
 # gives 0.934-0.957 x W tanh(ŭ) I0 over |ŭ| <= 2 (0.957 at x = 1, a switched pair), so its tail is 1.58 x IREF (mean
-# 0.95 corrected); a learning multiplier of tail 1/XM on the learning line gives 6.76-6.95e-11 A per unit e r at the
+# 0.95 corrected; against today's loaded map W(Vw) it gives 0.988-1.012 with its output held, and the 1.05 stands in
+# for the node loss that map includes, 1/0.945); a learning multiplier of tail 1/XM on the learning line gives 6.76-6.95e-11 A per unit e r at the
 # 1 nA line and VU/4 (vs 5.85e-11 per unit e x of layer 1's at x = 1): its tail is 0.213 of the line.
 GIL_R_M = 1.58
 LEARN_R_M = 0.213
