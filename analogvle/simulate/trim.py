@@ -40,15 +40,13 @@ def trim_offsets(spec: Spec, realization: str, backend: str, run: Runner, op: Op
                  ) -> dict[str, float]:
     """Neuron tag ("l1_n0") → bias (model units) that nulls its ŭ at x = 0 in ``realization``, and the node gains
     (``op``: the operating points, solved from each other's)."""
-    forward = _forward_at_rest(spec)
-    trims = node_gains(spec, realization, backend, run)
-    rest = rest_potentials(spec.network)
+    trims = node_gains(spec, OperatingPoints(realization, backend, run))  # its own chain of guesses
     op = op or OperatingPoints(realization, backend, run)
+    forward, rest = _forward_at_rest(spec), rest_potentials(spec.network)
     for _ in range(ITERATIONS):
         _, at_rest = op(forward, trims)
         for l in range(1, len(spec.network.layers) + 1):
-            for i, off in enumerate(at_rest(f"layer{l}/uhat")):
-                trims[f"l{l}_n{i}"] = trims.get(f"l{l}_n{i}", 0.0) - (off - rest[l - 1][i])
+            _null_uhat(trims, l, at_rest(f"layer{l}/uhat"), rest[l - 1])
     return trims
 
 
@@ -66,7 +64,7 @@ def calibrate_learning(spec: Spec, realization: str, backend: str, run: Runner, 
     give the weight). ``op``: the operating points, solved from each other's.
     """
     cal_spec = replace(spec, time=replace(spec.time, duration=2 * spec.time.save_dt))
-    trims = node_gains(spec, realization, backend, run)
+    trims = node_gains(spec, OperatingPoints(realization, backend, run))  # the forward circuit: its own guesses
     net = spec.network
     rest = rest_potentials(net)
     op = op or OperatingPoints(realization, backend, run)
@@ -74,8 +72,7 @@ def calibrate_learning(spec: Spec, realization: str, backend: str, run: Runner, 
         netlist, at_rest = op(cal_spec, trims, calibrating=True)
         dumps = at_rest("calibration/dump") if multipliers else []
         for l in range(1, len(net.layers) + 1):
-            for i, off in enumerate(at_rest(f"layer{l}/uhat")):
-                trims[f"l{l}_n{i}"] = trims.get(f"l{l}_n{i}", 0.0) - (off - rest[l - 1][i])
+            _null_uhat(trims, l, at_rest(f"layer{l}/uhat"), rest[l - 1])
             p_probe, e_probe = netlist.probes[f"calibration/p{l}"], netlist.probes[f"layer{l}/e"]
             e_at_rest = at_rest(f"layer{l}/e")
             for i, off in enumerate(at_rest(f"calibration/p{l}")):
@@ -90,7 +87,7 @@ def calibrate_learning(spec: Spec, realization: str, backend: str, run: Runner, 
     return trims
 
 
-def node_gains(spec: Spec, realization: str, backend: str, run: Runner) -> dict[str, float]:
+def node_gains(spec: Spec, op: OperatingPoints) -> dict[str, float]:
     """"g_l2_n0" → the DC gain (ideal: 1) from a current into that neuron's summing node(s) to its ŭ, for every
     neuron of a layer ≥ 2 with fixed weights: its ŭ when its layer's bias currents step by ±GAIN_STEP, on the
     forward path at x = 0 (the error path only reads ŭ; measured: the same gains to 1e-7).
@@ -98,7 +95,6 @@ def node_gains(spec: Spec, realization: str, backend: str, run: Runner) -> dict[
     Layer 1's weight map and the Gilbert synapses of plastic layers are fitted on the loaded cell already.
     """
     forward = _forward_at_rest(spec)
-    op = OperatingPoints(realization, backend, run)
     gains: dict[str, float] = {}
     for l, layer in enumerate(spec.network.layers[1:], 2):
         if layer.plastic:
@@ -109,6 +105,12 @@ def node_gains(spec: Spec, realization: str, backend: str, run: Runner) -> dict[
             uh.append(np.array(at_rest(f"layer{l}/uhat")))
         gains.update({f"g_l{l}_n{i}": float(g) for i, g in enumerate((uh[0] - uh[1]) / (2 * GAIN_STEP))})
     return gains
+
+
+def _null_uhat(trims: dict[str, float], l: int, uhat: list[float], rest) -> None:
+    """Update layer ``l``'s ŭ trims ("l1_n0") by minus each neuron's measured departure from its rest value."""
+    for i, off in enumerate(uhat):
+        trims[f"l{l}_n{i}"] = trims.get(f"l{l}_n{i}", 0.0) - (off - rest[i])
 
 
 def _forward_at_rest(spec: Spec) -> Spec:
