@@ -86,14 +86,12 @@ def with_nodesets(netlist: Netlist, volts: dict[str, float], read_back: bool = T
                   writer: NgspiceWriter | None = None) -> Netlist:
     """``netlist`` with ``volts`` (node → V; its own nodes only) as the operating point's starting guess
     (``.nodeset``), and with ``read_back`` the probe ``ALL_NODES`` that reads every node for the next guess."""
-    nodes = netlist.circuit.flat_nodes()
-    known = set(nodes)
-    circuit = replace(netlist.circuit, nodesets={n: v for n, v in volts.items() if n in known})
-    probes = netlist.probes
+    nodes, saves, probes = netlist.circuit.flat_nodes(), netlist.circuit.saves, netlist.probes
     if read_back:
-        if circuit.saves:
-            circuit.saves = list(dict.fromkeys([*circuit.saves, *nodes]))
+        saves = list(dict.fromkeys([*saves, *nodes])) if saves else saves  # no .save at all: ngspice keeps every node
         probes = {**probes, ALL_NODES: Probe(tuple(nodes), (len(nodes),), 1.0)}
+    known = set(nodes)
+    circuit = replace(netlist.circuit, nodesets={n: v for n, v in volts.items() if n in known}, saves=saves)
     return write_circuit(netlist.name, circuit, probes, netlist.time_scale, netlist.summary, writer)
 
 

@@ -66,9 +66,8 @@ class NgspiceWriter:
                                                 for k, v in options.items()))
         if circuit.ics:
             lines.append(".ic " + " ".join(f"v({n})={self.format_value(v)}" for n, v in circuit.ics.items()))
-        items = list(circuit.nodesets.items())
-        for k in range(0, len(items), 8):  # a starting guess for the operating point, 8 nodes per line
-            lines.append(".nodeset " + " ".join(f"v({n})={v:.6g}" for n, v in items[k:k + 8]))
+        # a starting guess for the operating point (6 digits: it only sets where Newton starts)
+        lines += self.format_cards(".nodeset", [f"v({n})={v:.6g}" for n, v in circuit.nodesets.items()])
         if circuit.saves:
             lines += self.format_saves(circuit.saves)
         lines += [self.format_analysis(a) for a in circuit.analyses]
@@ -78,8 +77,12 @@ class NgspiceWriter:
 
     def format_saves(self, nodes: list[str], per_line: int = 8) -> list[str]:
         """``.save`` lines: a node name is saved as ``v(node)``, an entry like ``i(vdd)`` as it is."""
-        names = [n if n.endswith(")") else f"v({n})" for n in nodes]
-        return [".save " + " ".join(names[i : i + per_line]) for i in range(0, len(names), per_line)]
+        return self.format_cards(".save", [n if n.endswith(")") else f"v({n})" for n in nodes], per_line)
+
+    @staticmethod
+    def format_cards(card: str, words: list[str], per_line: int = 8) -> list[str]:
+        """``card`` lines carrying ``words``, ``per_line`` each (none for no words)."""
+        return [f"{card} " + " ".join(words[i : i + per_line]) for i in range(0, len(words), per_line)]
 
     def format_analysis(self, analysis) -> str:
         f = format_number
