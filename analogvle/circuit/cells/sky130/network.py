@@ -111,19 +111,8 @@ class Elaboration:
         if l == 1 or plastic:  # Gilbert cell, weight as a voltage (an x_in pair or ŭ on the upper quad)
             ip, in_ = pre if l == 1 else (pre, "cm")
             vw = f"w_{tag}"
-            if vw not in self.weight_nodes:  # one weight voltage, shared by the synapse and its a·W copy
-                self.weight_nodes.add(vw)
-                try:
-                    volts = cal.weight_voltage(w)
-                except ValueError as exc:
-                    raise NetlistError(f"{owner}: {exc}") from exc
-                if plastic:
-                    learning.weight_storage(self, owner, vw, w, volts)
-                    _, i, j = tag.split("_")
-                    self.plastic.append((l, int(i[1:]), int(j[1:]), vw, owner))
-                else:
-                    self.c.add(vsource(f"V{vw}", vw, "0", Dc(volts), owner=owner,
-                                       role=f"weight {format_number(w)} as a voltage (held: plasticity off)"))
+            _, i, j = tag.split("_")
+            self.weight_node(vw, w, plastic, (l, int(i[1:]), int(j[1:])), owner)
             if l == 1:
                 tail = cal.GIL_M * scale
                 cell = lib.gilbert(self.cells, f"gil_m{_tag(tail)}", tail)
@@ -143,17 +132,27 @@ class Elaboration:
             cell = lib.tanh_syn(self.cells, f"syn_m{_tag(m)}", m)
         self.add_instance(f"X{name}", (inp, inn, into, *BUS), cell, owner, f"W r, W = {format_number(w * scale)}")
 
+    def weight_node(self, node: str, w: float, plastic: bool, where: tuple, owner: str, what: str = "") -> None:
+        """The voltage of weight (or bias) ``w`` on ``node``, once per node (a synapse and its a·W copy share it):
+        a capacitor registered as plastic at ``where`` = (l, i, j or None), else a held source."""
+        if node in self.weight_nodes:
+            return
+        self.weight_nodes.add(node)
+        try:
+            volts = self.cal.weight_voltage(w)
+        except ValueError as exc:
+            raise NetlistError(f"{owner}: {what}{exc}") from exc
+        if plastic:
+            learning.weight_storage(self, owner, node, w, volts)
+            self.plastic.append((*where, node, owner))
+        else:
+            self.c.add(vsource(f"V{node}", node, "0", Dc(volts), owner=owner,
+                               role=f"weight {format_number(w)} as a voltage (held: plasticity off)"))
+
     def bias_synapse(self, l: int, i: int, b: float, into: str, scale: float, suffix: str, owner: str) -> None:
         """A learned bias: a forward Gilbert cell on the bias capacitor with its upper quad held switched (r = 1)."""
-        cal, vb = self.cal, f"w_l{l}_n{i}_b"
-        if vb not in self.weight_nodes:
-            self.weight_nodes.add(vb)
-            try:
-                volts = cal.weight_voltage(b)
-            except ValueError as exc:
-                raise NetlistError(f"{owner}: bias {exc}") from exc
-            learning.weight_storage(self, owner, vb, b, volts)
-            self.plastic.append((l, i, None, vb, owner))
+        vb = f"w_l{l}_n{i}_b"
+        self.weight_node(vb, b, True, (l, i, None), owner, what="bias ")
         tail = learning.GIL_R_M * scale
         cell = lib.gilbert(self.cells, f"gil_r_m{_tag(tail)}", tail)
         self.add_instance(f"XSB{suffix}_l{l}_n{i}", (*learning.X_ON, vb, "wref", into, *BUS), cell, owner,
