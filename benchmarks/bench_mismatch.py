@@ -15,7 +15,6 @@ nothing: the table and figure of the runs the folder's runs.csv has finished
 from __future__ import annotations
 
 import argparse
-import csv
 import time
 from pathlib import Path
 
@@ -23,6 +22,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from analogvle.workflows.sweep import sweep
+from analogvle.workflows.sweep_table import read_rows
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -44,7 +44,7 @@ def main() -> None:
     start = time.perf_counter()
     values = args.values.split(",")
     zero = [v for v in values if float(v) == 0.0]  # the ideal circuit: every seed is the same run, so one
-    rows = list(csv.DictReader((out / "runs.csv").open())) if args.report else []
+    rows = list(read_rows(out / "runs.csv")[1].values()) if args.report else []
     for vals, seeds in ((zero, 1), ([v for v in values if v not in zero], args.seeds)):
         if vals and not args.report:
             rows += sweep(args.spec, seeds=seeds, sets=[f"{args.param}={','.join(vals)}",
