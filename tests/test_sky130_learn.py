@@ -205,3 +205,15 @@ def test_a_bad_trim_value_names_the_key(tmp_path, capsys):
     code = main(["netlist", str(bad), "-o", str(tmp_path / "n.cir")])
     err = capsys.readouterr().err.strip()
     assert code == 2 and len(err.splitlines()) == 1 and "trim" in err and "bad.toml" in err
+
+
+def test_the_rate_probe_reads_r_at_any_bias_scale():
+    # the r-probe's sense current is I0 x bias_scale per unit of r: at x2 it reads tanh(uhat) of the same
+    # circuit, not twice it (the bias sweep's r nrmse of 0.2-0.3 at x2 was this probe's scale)
+    spec = load_spec(ROOT / "sims" / "lagnet_forward_sky130.toml")
+    spec = dataclasses.replace(spec, time=dataclasses.replace(spec.time, duration=6.0),
+                               circuit=dataclasses.replace(spec.circuit, bias_scale=2.0, trim="none"))
+    circ = simulate(spec, progress=False)
+    uhat, r = circ["layer1/uhat"], circ["layer1/r"]
+    assert np.ptp(r) > 0.5
+    assert np.max(np.abs(r - np.tanh(uhat))) < 0.05 * np.ptp(r)

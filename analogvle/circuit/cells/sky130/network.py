@@ -40,7 +40,7 @@ from analogvle.model.network import NetworkSpec
 from analogvle.model.spec import Spec
 
 BUS = ("vdd", "0", "nb", "nc", "pc")
-R_SENSE = 1e6  # Ω: r-probe sense resistor (instrumentation), 4.5 mV per unit of r
+R_SENSE = 1e6  # Ω: r-probe sense resistor (instrumentation), 4.5 mV per unit of r at bias_scale 1
 RANGE_UH = 2.05  # |ŭ| the cells were characterized over
 class Elaboration:
     """Builds the network circuit; ``probes`` and ``notes`` are filled on the way."""
@@ -214,7 +214,7 @@ class Elaboration:
                 self.c.add(resistor(f"Rsense_l{l}_n{i}", rp, "cm", R_SENSE, owner="probe",
                                     role="r-probe sense resistor (instrumentation)"))
                 nodes.append(rp)
-            self.probes[f"layer{l}/r"] = Probe(tuple(nodes), n, cal.I0 * R_SENSE, vcm)
+            self.probes[f"layer{l}/r"] = Probe(tuple(nodes), n, cal.I0 * self.bias_scale * R_SENSE, vcm)
         return uhat
 
 
