@@ -108,3 +108,35 @@ def error_gains(spec: Spec, circ: Trajectory, start: float = 0.0) -> dict[str, f
     over t ≥ ``start``. 1 for a stage with the right gain, whatever happens above it."""
     return {f"layer{l} n{i}": g for l, ideal, e in _error_stages(spec, circ["target"], circ)
             for i, g in enumerate(_slopes(ideal, e, circ.t >= start))}
+
+
+def error_lags(spec: Spec, circ: Trajectory, start: float = 0.0) -> dict[str, float]:
+    """Delay of each error neuron (``"layer1 n0"``, ...) behind its ideal form fed with the circuit's own ŭ and the
+    errors above (as :func:`error_gains`), in model time units (> 0: late): the fit e ≈ g·(ideal − d·ideal′) + offset
+    over t ≥ ``start``. The ideal form is exact for inputs linear between samples, so a coarse save_dt reads a
+    few thousandths of a unit early on a fast (small τr) error neuron."""
+    keep = circ.t >= start
+    out = {}
+    for l, ideal, e in _error_stages(spec, circ["target"], circ):
+        for i in range(e.shape[1]):
+            basis = np.stack([ideal[keep, i], np.gradient(ideal[:, i], circ.t)[keep], np.ones(keep.sum())], axis=1)
+            (g, c, _), *_ = np.linalg.lstsq(basis, e[keep, i], rcond=None)
+            out[f"layer{l} n{i}"] = float(-c / g)
+    return out
+
+
+def learning_signals(spec: Spec, traj: Trajectory, x: np.ndarray, start: float = 0.0) -> dict[str, dict[str, list]]:
+    """The mean learning signal ⟨e_i·r_j⟩ of every layer with errors (r_j: input ``x`` for layer 1, φ(ŭ) below),
+    over t ≥ ``start``: dW/dt = η·⟨e·rᵀ⟩ at the trajectory's weights. ``"actual"`` uses the trajectory's e,
+    ``"local"`` the ideal form of its error neurons fed with its own ŭ and the errors above (as :func:`error_gains`),
+    so a difference between them is the layer's own error cells, not the layers above."""
+    keep = traj.t >= start
+    out = {}
+    for l, ideal, e in _error_stages(spec, traj["target"], traj):
+        if l == 1:
+            pre = x
+        else:
+            pre = ACTIVATIONS[spec.network.layers[l - 2].phi].phi(traj[f"layer{l - 1}/uhat"])
+        n = keep.sum()
+        out[f"layer{l}"] = {"actual": (e[keep].T @ pre[keep] / n).tolist(), "local": (ideal[keep].T @ pre[keep] / n).tolist()}
+    return out

@@ -24,7 +24,7 @@ from analogvle.circuit.cells.sky130.calibration import load_calibration
 from analogvle.circuit.cells.sky130.hardware import account
 from analogvle.circuit.cells.sky130.learning import S_E
 from analogvle.circuit.cells.sky130.mismatch import mismatch_alters
-from analogvle.circuit.cells.sky130.network import build_network
+from analogvle.circuit.cells.sky130.network import ERROR_LAG, build_network
 from analogvle.circuit.cells.sky130.pdk import INIT, OPTIONS, PDK_VERSION, model_library, pdk_root
 from analogvle.circuit.cells.sky130.scope import check_spec
 from analogvle.circuit.ir import Circuit, Tran
@@ -100,6 +100,9 @@ class Sky130Cells:
             notes.append(f"PDK mismatch: die {spec.circuit.seed} (delvto of {len(alters)} FETs drawn with the PDK's sigma)")
         if spec.network.errors != "none" and any(layer.gamma for layer in spec.network.layers):
             notes.append("nudging gamma*e is not built (|gamma| <= 0.01 is left out)")
+        if spec.network.errors == "prospective" and any(np.any(np.asarray(layer.tau_m) != np.asarray(layer.tau_r))
+                                                         for layer in spec.network.layers):
+            notes.append(f"error neurons built for tau_r - {ERROR_LAG:g} (the error path's measured parasitic lag)")
         if spec.network.plastic:
             notes.append(f"errors at V = VCM + e*VU/{S_E:g}; plastic weights (and learned biases) on MIM capacitors, learning multipliers "
                          "on their own bias line, learn_after as transmission gates")

@@ -42,6 +42,13 @@ from analogvle.model.spec import Spec
 BUS = ("vdd", "0", "nb", "nc", "pc")
 R_SENSE = 1e6  # Ω: r-probe sense resistor (instrumentation), 4.5 mV per unit of r at bias_scale 1
 RANGE_UH = 2.05  # |ŭ| the cells were characterized over
+# model time units: the error path's parasitic delay in front of a filtered error neuron (node capacitances over
+# G = I0/VU; the same in model units at any bias in weak inversion). Measured on LagNet's learning circuit
+# (benchmarks/bench_sky130_signal.py, compare.attribution.error_lags): local lags 0.02-0.03 per error stage with
+# an r' cell plus 0.007 from the output stage feeding them; 0.035 is the value of the scan (0, 0.02, 0.035) whose
+# learning signal <e1 x> came closest to the reference's. The error neuron is built for tau_r - ERROR_LAG (C and
+# a = tau_m/(tau_r - ERROR_LAG)), which adds that much lead: (1 + s tm)/((1 + s tr')(1 + s lag)) ~ (1 + s tm)/(1 + s tr)
+ERROR_LAG = 0.035
 class Elaboration:
     """Builds the network circuit; ``probes`` and ``notes`` are filled on the way."""
 
@@ -228,12 +235,14 @@ class Elaboration:
         """The error neuron of layer ``l`` neuron ``i``: ε from ``eps_sources`` → p = r′ε → e; returns the e node."""
         cal, layer = self.cal, net.layers[l - 1]
         tm, tr = float(layer.tau_m[i]), float(layer.tau_r[i])
-        a = tm / tr
         filtered = self.filtered(net, l, i)
+        tr_cell = tr - min(ERROR_LAG, tr / 2) if filtered else tr  # the parasitic lag comes off the cell's tau_r
+        a = tm / tr_cell
         e = f"e_l{l}_n{i}"
         p = f"p_l{l}_n{i}" if filtered else e
         load = lib.lin_gm(self.cells, "load_gm", cal.m_load)
-        self.c.comment(f"-- {owner}: error, tau_m/tau_r = {format_number(a)}")
+        self.c.comment(f"-- {owner}: error, a = tau_m/tau_r' = {format_number(a)}" + (
+            f" (tau_r' = tau_r - {format_number(tr - tr_cell)}: the error path's parasitic lag)" if filtered else ""))
         # the error offset trim enters p, or, below a plastic layer, the ε node q before r': offsets upstream of r'
         # (the W^T e Gilbert products') are scaled by r'(uh), so a trim at p nulls them at uh = 0 only and leaves
         # r'-dependent e offsets that drive learned biases away (measured: b1 ran to Wmax in 1000 units)
@@ -245,8 +254,8 @@ class Elaboration:
                 self.c.add(isource(f"IT{key}", node, self.trims[key] * cal.I0 * self.bias_scale, owner=owner,
                                    role=f"{role} (ideal trim DAC, set by the calibration)"))
         if filtered:
-            c_err = cal.C_error * tr / cal.C_error_tau_r
-            cell = lib.error_cell(self.cells, f"error_a{_tag(a)}_tr{_tag(tr)}", a, c_err, cal.m_load)
+            c_err = cal.C_error * tr_cell / cal.C_error_tau_r
+            cell = lib.error_cell(self.cells, f"error_a{_tag(a)}_tr{_tag(tr_cell)}", a, c_err, cal.m_load)
             self.add_instance(f"XE_l{l}_n{i}", (p, e, "gp", *BUS), cell, owner, "error neuron e = (1+s tm)/(1+s tr) p")
         else:
             self.add_instance(f"XLE_l{l}_n{i}", ("gp", e, e, *BUS), load, owner, "p = e node load G")
