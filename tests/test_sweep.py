@@ -242,3 +242,23 @@ def test_a_worker_killed_mid_run_marks_that_run_failed_and_the_others_finish(tmp
     assert statuses.count("ok") == 2 and "killed by signal 9" in "".join(statuses)
     assert "2 of 3 runs completed" in stdout
     assert not list(out.glob(".*.tmp"))
+
+
+def test_a_change_to_the_package_source_changes_the_fingerprint(tmp_path, monkeypatch):
+    # a run made by other code is not reused: the fingerprint holds a digest of every *.py and *.json
+    from analogvle import version
+    from analogvle.workflows import sweep as sweep_module
+
+    pkg = tmp_path / "pkg"
+    (pkg / "cells").mkdir(parents=True)
+    (pkg / "a.py").write_text("x = 1\n")
+    (pkg / "cells" / "calibration.json").write_text('{"VU": 0.072}\n')
+    first = version.source_digest(pkg)
+    (pkg / "notes.txt").write_text("not source\n")
+    assert version.source_digest.__wrapped__(pkg) == first
+    (pkg / "cells" / "calibration.json").write_text('{"VU": 0.073}\n')
+    assert version.source_digest.__wrapped__(pkg) != first
+    spec = load_spec(LAGNET)
+    before = sweep_module.fingerprint(spec)
+    monkeypatch.setattr(sweep_module, "source_digest", lambda: "0123456789abcdef")
+    assert sweep_module.fingerprint(spec) != before

@@ -11,8 +11,8 @@ worst nrmse, final loss, wall time, and the run's ``fingerprint``), each
 run's folder, and ``sweep.md`` with plots (:mod:`analogvle.report.sweep`).
 
 Trust: a run is skipped on a rerun only when its row is ok and its
-fingerprint (the run's full spec after overrides, and the package version)
-is unchanged; rows of other sweeps in DIR are kept; a lock file makes a
+fingerprint (the run's full spec after overrides, the package version and a
+digest of the package's source files) is unchanged; rows of other sweeps in DIR are kept; a lock file makes a
 second sweep into the same DIR refuse to start (naming the first); a worker
 killed mid-run fails that run only; bad input — an unknown key, a value of
 the wrong type, a plan above ``max_runs`` or a spec above the size limits —
@@ -55,7 +55,7 @@ from analogvle.model.spec import Spec
 from analogvle.model.toml import load_spec, spec_from_dict, spec_to_dict, with_overrides
 from analogvle.model.trajectory import Trajectory, load_trajectory
 from analogvle.report.sweep import write_sweep_report
-from analogvle.version import __version__
+from analogvle.version import __version__, source_digest
 from analogvle.workflows.evaluate import evaluate_to
 from analogvle.workflows.pool import WorkerDied, run_pool
 from analogvle.workflows.run import run as run_pipeline
@@ -138,8 +138,9 @@ def run_specs(spec: Spec, runs: list[Run], *, allow_large: bool = False) -> dict
 
 
 def fingerprint(spec: Spec, extra: str = "") -> str:
-    """What a run's result depends on: its full spec, the package version and ``extra`` (16 hex digits)."""
-    text = json.dumps(spec_to_dict(spec), sort_keys=True, default=str) + __version__ + extra
+    """What a run's result depends on: its full spec, the package version, the package's source
+    (:func:`~analogvle.version.source_digest`) and ``extra`` (16 hex digits)."""
+    text = json.dumps(spec_to_dict(spec), sort_keys=True, default=str) + __version__ + source_digest() + extra
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
