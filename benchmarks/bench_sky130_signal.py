@@ -8,7 +8,7 @@ circuit's error neurons' ideal form fed with the circuit's own ŭ and errors abo
 (:func:`analogvle.compare.attribution.learning_signals`), plus the output error's mean offset.
 Writes benchmarks/out/sky130_signal.json.
 
-    .venv/bin/python benchmarks/bench_sky130_signal.py [--times 80,300,1000]
+    .venv/bin/python benchmarks/bench_sky130_signal.py [--times 80,300,1000] [--bias-scale 1]
 """
 
 from __future__ import annotations
@@ -26,19 +26,19 @@ from analogvle.model.toml import load_spec
 from analogvle.simulate.run import simulate, trimmed_netlist
 
 ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "benchmarks" / "out" / "sky130_signal.json"
+OUT = ROOT / "benchmarks" / "out" / "sky130_signal.json"  # sky130_signal_x4.json at bias_scale 4
 START = 20.0  # model time units: the average skips the start-up
 DURATION = 100.0  # model time units at each set of weights
 
 
-def at_weights(w1: np.ndarray) -> dict:
+def at_weights(w1: np.ndarray, bias_scale: float = 1.0) -> dict:
     """Reference and circuit learning signals with layer 1's weights held at ``w1``."""
     spec = load_spec(ROOT / "sims" / "lagnet.toml")
     layers = list(spec.network.layers)
     layers[0] = dataclasses.replace(layers[0], weights=np.asarray(w1, float).reshape(-1, 1))
     spec = dataclasses.replace(spec, network=dataclasses.replace(spec.network, layers=tuple(layers)),
                                time=dataclasses.replace(spec.time, duration=DURATION, learn_after=DURATION),
-                               circuit=dataclasses.replace(spec.circuit, realization="sky130"))
+                               circuit=dataclasses.replace(spec.circuit, realization="sky130", bias_scale=bias_scale))
     ref = integrate(spec, "adaptive")
     circ = simulate(spec, netlist=trimmed_netlist(spec, "sky130", "shared"), progress=False)
     x = ref["x"]
@@ -53,6 +53,7 @@ def at_weights(w1: np.ndarray) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--times", default="80,300,1000", help="moments of the reference's 1000-unit run")
+    parser.add_argument("--bias-scale", type=float, default=1.0, help="[circuit] bias_scale of the circuit")
     args = parser.parse_args()
     trained = integrate(load_spec(ROOT / "sims" / "lagnet.toml"), "adaptive")
     rows = []
@@ -61,7 +62,7 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|---|")
     for t in map(float, args.times.split(",")):
         i = min(int(np.searchsorted(trained.t, t)), len(trained.t) - 1)
-        row = {"t": t, **at_weights(trained["layer1/W"][i])}
+        row = {"t": t, "bias_scale": args.bias_scale, **at_weights(trained["layer1/W"][i], args.bias_scale)}
         rows.append(row)
         ref, circ = row["reference"], row["circuit"]
 
@@ -74,9 +75,10 @@ def main() -> None:
         print(f"t = {row['t']:g}: error-neuron lags behind their local ideal form (model units), circuit: "
               + ", ".join(f"{k} {v:+.4f}" for k, v in row["lags_circuit"].items()) + "; reference (the form's "
               "sampling bias): " + ", ".join(f"{k} {v:+.4f}" for k, v in row["lags_reference"].items()))
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps({"start": START, "rows": rows}, indent=1) + "\n")
-    print(f"wrote {OUT}")
+    out = OUT if args.bias_scale == 1.0 else OUT.with_name(f"sky130_signal_x{args.bias_scale:g}.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"start": START, "rows": rows}, indent=1) + "\n")
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":
