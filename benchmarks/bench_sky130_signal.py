@@ -8,7 +8,10 @@ circuit's error neurons' ideal form fed with the circuit's own ŭ and errors abo
 (:func:`analogvle.compare.attribution.learning_signals`), plus the output error's mean offset.
 Writes benchmarks/out/sky130_signal.json.
 
-    .venv/bin/python benchmarks/bench_sky130_signal.py [--times 80,300,1000] [--bias-scale 1]
+    .venv/bin/python benchmarks/bench_sky130_signal.py [--times 80,300,1000] [--bias-scale 1] [--lags 0,0.02,0.035]
+
+``--lags``: build the error neurons for τr minus each of these (the package's ``network.ERROR_LAG`` by default),
+the scan that chose ERROR_LAG.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from analogvle.circuit.cells.sky130 import network
 from analogvle.compare.attribution import error_lags, learning_signals
 from analogvle.integrate.solve import integrate
 from analogvle.model.toml import load_spec
@@ -54,25 +58,28 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--times", default="80,300,1000", help="moments of the reference's 1000-unit run")
     parser.add_argument("--bias-scale", type=float, default=1.0, help="[circuit] bias_scale of the circuit")
+    parser.add_argument("--lags", default=str(network.ERROR_LAG), help="error-lag compensations to build (units)")
     args = parser.parse_args()
     trained = integrate(load_spec(ROOT / "sims" / "lagnet.toml"), "adaptive")
     rows = []
-    print("| t | W1 (reference) | <e1 x>: reference | circuit | circuit's local ideal | <e2 r1>, n1: reference | "
-          "circuit | output error offset / rms |")
-    print("|---|---|---|---|---|---|---|---|")
-    for t in map(float, args.times.split(",")):
+    print("| t | lag built | W1 (reference) | <e1 x>: reference | circuit | circuit's local ideal | "
+          "<e2 r1>, n1: reference | circuit | output error offset / rms |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for t, lag in [(float(t), float(lag)) for t in args.times.split(",") for lag in args.lags.split(",")]:
         i = min(int(np.searchsorted(trained.t, t)), len(trained.t) - 1)
-        row = {"t": t, "bias_scale": args.bias_scale, **at_weights(trained["layer1/W"][i], args.bias_scale)}
+        network.ERROR_LAG = lag
+        row = {"t": t, "lag": lag, "bias_scale": args.bias_scale,
+               **at_weights(trained["layer1/W"][i], args.bias_scale)}
         rows.append(row)
         ref, circ = row["reference"], row["circuit"]
 
         def fmt(m):
             return "[" + ", ".join(f"{v:+.4f}" for v in np.ravel(m)) + "]"
-        print(f"| {t:g} | {fmt(row['W1'])} | {fmt(ref['layer1']['actual'])} | {fmt(circ['layer1']['actual'])} | "
+        print(f"| {t:g} | {lag:g} | {fmt(row['W1'])} | {fmt(ref['layer1']['actual'])} | {fmt(circ['layer1']['actual'])} | "
               f"{fmt(circ['layer1']['local'])} | {ref['layer2']['actual'][1][1]:+.4f} | "
               f"{circ['layer2']['actual'][1][1]:+.4f} | {row['e3_offset']:+.4f} / {row['e3_rms']:.3f} |", flush=True)
     for row in rows:
-        print(f"t = {row['t']:g}: error-neuron lags behind their local ideal form (model units), circuit: "
+        print(f"t = {row['t']:g}, lag built {row['lag']:g}: error-neuron lags behind their local ideal form (model units), circuit: "
               + ", ".join(f"{k} {v:+.4f}" for k, v in row["lags_circuit"].items()) + "; reference (the form's "
               "sampling bias): " + ", ".join(f"{k} {v:+.4f}" for k, v in row["lags_reference"].items()))
     out = OUT if args.bias_scale == 1.0 else OUT.with_name(f"sky130_signal_x{args.bias_scale:g}.json")

@@ -20,11 +20,12 @@ from dataclasses import replace
 import numpy as np
 
 from analogvle.circuit.build import CircuitBuild
+from analogvle.circuit.cells.sky130 import network as network_module
 from analogvle.circuit.cells.sky130.calibration import load_calibration
 from analogvle.circuit.cells.sky130.hardware import account
 from analogvle.circuit.cells.sky130.learning import S_E
 from analogvle.circuit.cells.sky130.mismatch import mismatch_alters
-from analogvle.circuit.cells.sky130.network import ERROR_LAG, build_network
+from analogvle.circuit.cells.sky130.network import build_network
 from analogvle.circuit.cells.sky130.pdk import INIT, OPTIONS, PDK_VERSION, model_library, pdk_root
 from analogvle.circuit.cells.sky130.scope import check_spec
 from analogvle.circuit.ir import Circuit, Tran
@@ -102,7 +103,7 @@ class Sky130Cells:
             notes.append("nudging gamma*e is not built (|gamma| <= 0.01 is left out)")
         if spec.network.errors == "prospective" and any(np.any(np.asarray(layer.tau_m) != np.asarray(layer.tau_r))
                                                          for layer in spec.network.layers):
-            notes.append(f"error neurons built for tau_r - {ERROR_LAG:g} (the error path's measured parasitic lag)")
+            notes.append(f"error neurons built for tau_r - {network_module.ERROR_LAG:g} (the error path's measured parasitic lag)")
         if spec.network.plastic:
             notes.append(f"errors at V = VCM + e*VU/{S_E:g}; plastic weights (and learned biases) on MIM capacitors, learning multipliers "
                          "on their own bias line, learn_after as transmission gates")
