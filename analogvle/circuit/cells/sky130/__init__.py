@@ -101,14 +101,14 @@ class Sky130Cells:
             notes.append(f"PDK mismatch: die {spec.circuit.seed} (delvto of {len(alters)} FETs drawn with the PDK's sigma)")
         if spec.network.errors != "none" and any(layer.gamma for layer in spec.network.layers):
             notes.append("nudging gamma*e is not built (|gamma| <= 0.01 is left out)")
-        if spec.network.errors == "prospective" and any(np.any(np.asarray(layer.tau_m) != np.asarray(layer.tau_r))
-                                                         for layer in spec.network.layers):
+        net = spec.network
+        if any(network_module.Elaboration.filtered(net, l, i) for l, layer in enumerate(net.layers, 1)
+               for i in range(layer.size)):
             notes.append(f"error neurons built for tau_r - {network_module.ERROR_LAG:g} (the error path's measured parasitic lag)")
         if spec.network.plastic:
             notes.append(f"errors at V = VCM + e*VU/{S_E:g}; plastic weights (and learned biases) on MIM capacitors, learning multipliers "
                          "on their own bias line, learn_after as transmission gates")
         summary = get_summary(circuit)
-        net = spec.network
         summary.update(spec=spec.name, realization="sky130",
                        scales={"time_scale": t, "v_scale": cal.VU, "g_unit": cal.G, "c_unit": cal.C_membrane},
                        network=" -> ".join(map(str, (net.inputs,) + net.sizes)), errors=net.errors,

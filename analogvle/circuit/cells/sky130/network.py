@@ -43,12 +43,11 @@ BUS = ("vdd", "0", "nb", "nc", "pc")
 R_SENSE = 1e6  # Ω: r-probe sense resistor (instrumentation), 4.5 mV per unit of r at bias_scale 1
 RANGE_UH = 2.05  # |ŭ| the cells were characterized over
 # model time units: the error path's parasitic delay in front of a filtered error neuron (node capacitances over
-# G = I0/VU), measured at bias_scale 1 (at 4 the circuit needs almost none: README, "Bias current"). Measured on
-# LagNet's learning circuit
-# (benchmarks/bench_sky130_signal.py, compare.attribution.error_lags): local lags 0.02-0.03 per error stage with
-# an r' cell plus 0.007 from the output stage feeding them; 0.035 is the value of the scan (0, 0.02, 0.035) whose
-# learning signal <e1 x> came closest to the reference's (0.05 overshoots by about as much: 0.075 against 0.070;
-# bench_sky130_signal.py --lags). The error neuron is built for tau_r - ERROR_LAG (C and
+# G = I0/VU), measured on LagNet's learning circuit at bias_scale 1 (at 4 it needs almost none: README, "Bias
+# current"; benchmarks/bench_sky130_signal.py, compare.attribution.error_lags): local lags 0.02-0.03 per error stage
+# with an r' cell plus 0.007 from the output stage feeding them; 0.035 is the value of the scan (0, 0.02, 0.035)
+# whose learning signal <e1 x> came closest to the reference's (0.05 overshoots by about as much: 0.075 against
+# 0.070; bench_sky130_signal.py --lags). The error neuron is built for tau_r - ERROR_LAG (C and
 # a = tau_m/(tau_r - ERROR_LAG)), which adds that much lead: (1 + s tm)/((1 + s tr')(1 + s lag)) ~ (1 + s tm)/(1 + s tr)
 ERROR_LAG = 0.035
 
