@@ -54,6 +54,11 @@ def at_weights(w1: np.ndarray, bias_scale: float = 1.0) -> dict:
             "e3_rms": float(np.sqrt(np.mean(ref["layer3/e"][keep] ** 2)))}
 
 
+def fmt(values) -> str:
+    """``[+0.0123, -0.0456]``: a learning-signal matrix, flattened."""
+    return "[" + ", ".join(f"{v:+.4f}" for v in np.ravel(values)) + "]"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--times", default="80,300,1000", help="moments of the reference's 1000-unit run")
@@ -73,8 +78,6 @@ def main() -> None:
         rows.append(row)
         ref, circ = row["reference"], row["circuit"]
 
-        def fmt(m):
-            return "[" + ", ".join(f"{v:+.4f}" for v in np.ravel(m)) + "]"
         print(f"| {t:g} | {lag:g} | {fmt(row['W1'])} | {fmt(ref['layer1']['actual'])} | {fmt(circ['layer1']['actual'])} | "
               f"{fmt(circ['layer1']['local'])} | {ref['layer2']['actual'][1][1]:+.4f} | "
               f"{circ['layer2']['actual'][1][1]:+.4f} | {row['e3_offset']:+.4f} / {row['e3_rms']:.3f} |", flush=True)
